@@ -1,0 +1,32 @@
+/*
+ * load.h - feeding log sources into the store: reading, parsing, batching, bookkeeping.
+ */
+#ifndef WSA_LOAD_H
+#define WSA_LOAD_H
+
+#include <stdint.h>
+#include "store.h"
+
+typedef struct load_counts {
+    /* read = stored + warned + rejected + skipped */
+    int64_t read;     /* lines read from the input in this run */
+    int64_t stored;   /* transactions added without a parse warning */
+    int64_t warned;   /* transactions added with a parse warning */
+    int64_t rejected; /* added to the rejects table */
+    int64_t skipped;  /* not access records, blank, or already present */
+} load_counts_t;
+
+typedef struct load_opts {
+    const char *appliance; /* forced appliance name, or NULL: syslog host, else "default" */
+    int batch_lines;       /* lines per transaction; 0 means the default */
+} load_opts_t;
+
+/**
+ * Loads one source: `path` is a file, or "-" for stdin. Lines before the source's committed
+ * offset are not read again. Adds to `counts`. Returns 0 when the whole input was read,
+ * -1 when an error stopped it (message in `err`; everything committed before stays).
+ */
+int load_source(store_t *st, const char *path, const load_opts_t *opts, load_counts_t *counts,
+                char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,172 @@
+/*
+ * store.h - the tracking database (SQLite, WAL mode).
+ *
+ * One store_t is one connection and is used by one thread at a time: each server worker
+ * opens its own read-only store; the ingester opens a read-write one. The schema lives in
+ * schema/tracking.sql and is applied when a read-write store opens (PRAGMA user_version).
+ */
+#ifndef WSA_STORE_H
+#define WSA_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "ingest.h"
+#include "obs.h"
+
+#define STORE_ERR_LEN 256
+
+typedef struct store store_t;
+
+typedef enum {
+    STORE_READ_ONLY = 0,  /* the database must exist with the current schema */
+    STORE_READ_WRITE = 1, /* created (with its folder) when missing; schema applied */
+} store_mode_t;
+
+/**
+ * Opens the database at `path`. Returns 0, or -1 with a message in `err` (the path and
+ * SQLite's reason, e.g. "var/x.db: unable to open database file").
+ */
+int store_open(store_t **out, const char *path, store_mode_t mode, char *err, size_t errlen);
+void store_close(store_t *st);
+
+/** The schema version this build writes and reads. */
+int store_schema_version(void);
+
+/** 1 when the database is readable and its user_version is the current one, else 0. */
+int store_healthy(store_t *st);
+
+/** The last error message of this connection. */
+const char *store_errmsg(store_t *st);
+
+/*
+ * Ingest side (read-write stores).
+ */
+
+/** Batches: everything between begin and commit is one SQLite transaction. */
+int store_begin(store_t *st);
+int store_commit(store_t *st);
+void store_rollback(store_t *st);
+
+/** The id of an appliance by name, created when new. */
+int store_appliance_id(store_t *st, const char *name, int64_t *id);
+
+/*
+ * A source of lines. A file is identified by the SHA-256 of its first bytes (up to
+ * STORE_SOURCE_PREFIX), so a rename or a copy is the same source and a grown file stays the
+ * same source; stdin has no identity and gets a fresh source every run.
+ */
+#define STORE_SOURCE_PREFIX 1024
+
+typedef struct store_source {
+    int64_t id;
+    int64_t offset; /* bytes of the source already committed (lines stored, rejected or skipped) */
+    int64_t lines;
+    int64_t rejects;
+} store_source_t;
+
+/**
+ * Finds the source whose recorded prefix matches the file's first bytes, or adds it.
+ * `prefix` holds the file's first `prefix_len` bytes (prefix_len <= STORE_SOURCE_PREFIX; the
+ * whole file when it is shorter). `name` is for display (the path as given). A NULL prefix
+ * means stdin: always a new source.
+ */
+int store_source_open(store_t *st, const char *name, const unsigned char *prefix,
+                      size_t prefix_len, store_source_t *out);
+
+/** Records how far a source got; call inside the batch that stored those lines. */
+int store_source_update(store_t *st, const store_source_t *src);
+
+/**
+ * Adds one transaction identified by (source, offset). `raw` is the line as read. Returns
+ * 1 when added, 0 when that (source, offset) was already present, -1 on error.
+ */
+int store_add_txn(store_t *st, int64_t source_id, int64_t offset, int64_t appliance_id,
+                  const ingest_rec_t *rec, const char *raw, size_t rawlen);
+
+/** Adds a rejected line with its reason; same return values as store_add_txn. */
+int store_add_reject(store_t *st, int64_t source_id, int64_t offset, const char *raw,
+                     size_t rawlen, const char *reason);
+
+/** Runs PRAGMA optimize and a WAL checkpoint after a bulk load. */
+int store_optimize(store_t *st);
+
+/*
+ * Query side (any store).
+ */
+
+/* One transaction as the handlers see it; strings NULL when absent, valid during the callback. */
+typedef struct store_row {
+    int64_t id;
+    int64_t time_ms;
+    int64_t elapsed_ms;
+    const char *appliance;
+    const char *client_ip;
+    const char *user_raw;
+    const char *user_domain;
+    const char *user_name;
+    const char *method;
+    const char *url;
+    const char *host;
+    const char *dest_ip;
+    int dest_port;
+    const char *result_code;
+    int http_status;
+    int64_t bytes;
+    const char *mime;
+    const char *acl_tag;
+    const char *action; /* ingest_action_name() text */
+    const char *access_policy;
+    const char *category;
+    const char *wbrs_raw;
+    const char *threat_type;
+    const char *avc_app;
+    int amp_verdict; /* -1 when absent */
+    const char *amp_threat_name;
+    const char *amp_file_name;
+    const char *sha256;
+    const char *user_agent;
+    const char *raw; /* the line, made valid UTF-8 */
+    int malware;
+    const char *source_name;
+    int64_t offset;
+} store_row_t;
+
+typedef int (*store_row_cb)(const store_row_t *row, void *ctx);
+
+/**
+ * Calls `cb` for the newest transactions matching `o` (prepared with obs_prepare), newest
+ * first, at most `limit` of them; sets *more when at least one more exists. A non-zero
+ * return from `cb` stops the walk. Returns the number of rows passed to `cb`, or -1 on error
+ * (including an interrupt at the deadline: see store_set_deadline).
+ */
+int store_sightings(store_t *st, const obs_t *o, int limit, store_row_cb cb, void *ctx, int *more);
+
+/* The appliance's own evidence against an observable. */
+typedef struct store_evidence {
+    int disposition;   /* 2 malicious, 3 suspicious; 0 when none */
+    int64_t latest_ms; /* time of the latest evidence of that disposition */
+    const char *reason; /* static text, e.g. "AMP file verdict malicious" */
+} store_evidence_t;
+
+typedef struct store_thresholds {
+    double wbrs_block; /* WBRS at or below: malicious */
+} store_thresholds_t;
+
+/**
+ * Looks for evidence newer than `since_ms`: for a sha256, an AMP verdict above 3 or a malware
+ * block tag; for a url, WBRS at or below the block threshold or a malware block tag; for a
+ * domain or hostname (the host exactly), WBRS at or below the block threshold. Other types
+ * never have evidence. Returns 1 and fills `out` when found, 0 when not, -1 on error.
+ */
+int store_evidence(store_t *st, const obs_t *o, int64_t since_ms, const store_thresholds_t *th,
+                   store_evidence_t *out);
+
+/**
+ * Makes queries on this connection give up (returning -1) once the monotonic clock passes
+ * `deadline_ms` (util_monotonic_ms); 0 removes the deadline. store_interrupted() tells a
+ * timeout from another error.
+ */
+void store_set_deadline(store_t *st, int64_t deadline_ms);
+int store_interrupted(store_t *st);
+
+#endif
