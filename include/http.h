@@ -1,0 +1,79 @@
+/*
+ * http.h - the contract between the HTTP layer (service/http.c, service/server.c) and the
+ * endpoint handlers (handlers/*.c).
+ *
+ * The server routes a request, authenticates it when the route needs it, and calls the
+ * route's handler with an http_call_t that lives in the request's pool. A handler answers
+ * exactly once through one of the http_reply_* functions and returns 0.
+ */
+#ifndef WSA_HTTP_H
+#define WSA_HTTP_H
+
+#define H2O_USE_LIBUV 0
+#include <h2o.h>
+#include <jansson.h>
+#include "auth.h"
+#include "config.h"
+#include "obs.h"
+#include "store.h"
+
+#define HTTP_MAX_BODY         (1024 * 1024) /* larger bodies are refused outright (413) */
+#define HTTP_MAX_OBSERVABLES  1000
+#define HTTP_MAX_VALUE        8192 /* bytes of one observable's value */
+
+/* State of one worker thread: nothing in it is shared with another thread. */
+typedef struct http_worker {
+    const cfg_t *cfg;
+    store_t *store; /* this thread's read-only connection */
+    auth_conf_t auth;
+} http_worker_t;
+
+/* One request to a route; allocated from req->pool. */
+typedef struct http_call {
+    h2o_req_t *req;
+    http_worker_t *worker;
+    auth_claims_t claims; /* valid when the route requires authentication */
+    int64_t deadline_ms;  /* util_monotonic_ms() at which the request budget runs out */
+    json_t *warnings;     /* entries {"type":"warning","code","message"} added to the reply */
+} http_call_t;
+
+/* Observables of a request body: validated, de-duplicated, supported types only. */
+typedef struct http_obs_list {
+    obs_t *items; /* allocated from req->pool, keys prepared with obs_prepare */
+    size_t n;
+} http_obs_list_t;
+
+typedef int (*http_handler_fn)(http_call_t *call);
+
+/**
+ * Parses the body as a JSON array of {"type","value"}. On success returns 0 with the
+ * supported observables in `out` (unsupported types and values that cannot be of their
+ * type are skipped; duplicates are kept once). On failure it has already replied
+ * `invalid argument` with a message naming the element, and returns -1.
+ */
+int http_read_observables_or_reply(http_call_t *call, http_obs_list_t *out);
+
+/** Adds a warning entry to the reply. */
+void http_add_warning(http_call_t *call, const char *code, const char *message);
+
+/**
+ * Replies HTTP 200 {"data": data} (steals `data`), with "errors" holding the call's
+ * warnings when there are any.
+ */
+void http_reply_data(http_call_t *call, json_t *data);
+
+/** Replies {"errors":[{"type":"fatal","code":code,"message":message}]} with `status`. */
+void http_reply_error(h2o_req_t *req, int status, const char *code, const char *message);
+
+/** Replies `body` (stolen) as JSON with `status`; Content-Length is always set. */
+void http_reply_json(h2o_req_t *req, int status, json_t *body);
+
+/* Handlers, one family per file in handlers/. */
+int handle_health(http_call_t *call);     /* handlers/health.c */
+int handle_observe(http_call_t *call);    /* handlers/observe.c */
+int handle_deliberate(http_call_t *call); /* handlers/deliberate.c */
+int handle_refer(http_call_t *call);      /* handlers/refer.c */
+int handle_version(http_call_t *call);    /* handlers/version.c */
+int handle_watchdog(http_call_t *call);   /* handlers/version.c */
+
+#endif
