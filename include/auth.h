@@ -12,10 +12,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define AUTH_MAX_TOKEN           8192 /* bytes; longer tokens are a "Wrong JWT structure" */
-#define AUTH_LEEWAY_S            30
-#define AUTH_DEFAULT_ENTITIES    100
-#define AUTH_MAX_ENTITIES        1000
+#define AUTH_MAX_TOKEN        8192 /* bytes; longer tokens are a "Wrong JWT structure" */
+#define AUTH_LEEWAY_S         30
+#define AUTH_DEFAULT_ENTITIES 100
+#define AUTH_MAX_ENTITIES     1000
 
 typedef enum {
     AUTH_OK = 0,
@@ -55,7 +55,7 @@ auth_result_t auth_verify(const auth_conf_t *conf, const char *header, size_t he
  * Mints an HS256 token with libjwt: `claims` is a JSON object text (may be NULL) merged with
  * iat and, when ttl > 0, exp = now + ttl. Returns a malloc'd string, or NULL with `err` set.
  */
-char *auth_mint_hs256(const char *secret, size_t secret_len, const char *claims_json,
-                      int64_t ttl, int64_t now, char *err, size_t errlen);
+char *auth_mint_hs256(const char *secret, size_t secret_len, const char *claims_json, int64_t ttl,
+                      int64_t now, char *err, size_t errlen);
 
 #endif

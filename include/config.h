@@ -23,16 +23,16 @@ typedef enum {
 } cfg_auth_mode_t;
 
 typedef struct cfg {
-    char *db_path;      /* WSA_RELAY_DB */
-    char *listen_host;  /* WSA_RELAY_LISTEN, host part ("127.0.0.1", "::1") */
-    int listen_port;    /* WSA_RELAY_LISTEN, port part; 0 asks the kernel for a free one */
+    char *db_path;             /* WSA_RELAY_DB */
+    char *listen_host;         /* WSA_RELAY_LISTEN, host part ("127.0.0.1", "::1") */
+    int listen_port;           /* WSA_RELAY_LISTEN, port part; 0 asks the kernel for a free one */
     cfg_auth_mode_t auth_mode; /* WSA_RELAY_AUTH_MODE */
-    char *secret;       /* WSA_RELAY_SECRET; never logged */
-    char *public_url;   /* WSA_RELAY_PUBLIC_URL, without a trailing slash; NULL when unset */
-    char *refer_url;    /* WSA_RELAY_REFER_URL, a template with {type} and {value}; NULL when unset */
-    int verdict_days;   /* WSA_RELAY_VERDICT_DAYS, 1..36500 */
-    int threads;        /* WSA_RELAY_THREADS, 1..64 */
-    double wbrs_block;  /* WSA_RELAY_WBRS_BLOCK, -10.0..10.0; the appliance default is -6.0 */
+    char *secret;              /* WSA_RELAY_SECRET; never logged */
+    char *public_url;          /* WSA_RELAY_PUBLIC_URL, without a trailing slash; NULL when unset */
+    char *refer_url;  /* WSA_RELAY_REFER_URL, a template with {type} and {value}; NULL when unset */
+    int verdict_days; /* WSA_RELAY_VERDICT_DAYS, 1..36500 */
+    int threads;      /* WSA_RELAY_THREADS, 1..64 */
+    double wbrs_block;     /* WSA_RELAY_WBRS_BLOCK, -10.0..10.0; the appliance default is -6.0 */
     int request_budget_ms; /* WSA_RELAY_REQUEST_BUDGET_MS, 100..60000 */
 } cfg_t;
 

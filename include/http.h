@@ -17,9 +17,9 @@
 #include "obs.h"
 #include "store.h"
 
-#define HTTP_MAX_BODY         (1024 * 1024) /* larger bodies are refused outright (413) */
-#define HTTP_MAX_OBSERVABLES  1000
-#define HTTP_MAX_VALUE        8192 /* bytes of one observable's value */
+#define HTTP_MAX_BODY        (1024 * 1024) /* larger bodies are refused outright (413) */
+#define HTTP_MAX_OBSERVABLES 1000
+#define HTTP_MAX_VALUE       8192 /* bytes of one observable's value */
 
 /* State of one worker thread: nothing in it is shared with another thread. */
 typedef struct http_worker {

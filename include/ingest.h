@@ -31,12 +31,13 @@ typedef enum {
 } ingest_line_kind_t;
 
 /* Bits of ingest_rec_t.warnings: what was doubtful in a stored line. */
-#define INGEST_WARN_VERDICT_LAYOUT 0x01 /* verdict block of an unknown size: only fields 1-2 kept */
-#define INGEST_WARN_WBRS           0x02 /* WBRS value not a number (kept raw) */
-#define INGEST_WARN_ACL            0x04 /* ACL decision string not 6 to 8 parts */
-#define INGEST_WARN_SHA256         0x08 /* SHA-256 slot not 64 hex digits (kept raw, not as sha256) */
-#define INGEST_WARN_NO_VERDICT     0x10 /* no verdict block at all */
-#define INGEST_WARN_VALUE          0x20 /* another value malformed (kept raw) */
+#define INGEST_WARN_VERDICT_LAYOUT 0x01 /* verdict block of an unknown size: only fields 1-2 kept  \
+                                         */
+#define INGEST_WARN_WBRS       0x02     /* WBRS value not a number (kept raw) */
+#define INGEST_WARN_ACL        0x04     /* ACL decision string not 6 to 8 parts */
+#define INGEST_WARN_SHA256     0x08 /* SHA-256 slot not 64 hex digits (kept raw, not as sha256) */
+#define INGEST_WARN_NO_VERDICT 0x10 /* no verdict block at all */
+#define INGEST_WARN_VALUE      0x20 /* another value malformed (kept raw) */
 
 /*
  * One parsed transaction. Every string is NUL-terminated valid UTF-8 and NULL when the log
@@ -51,12 +52,12 @@ typedef struct ingest_rec {
     int http_status;         /* may be 0 or negative as logged */
     int64_t bytes;
     const char *method;
-    const char *url;      /* normalised (ingest_url_normalise); for TCP_CONNECT "host:port" */
-    const char *host;     /* lower-case destination host, from the URL, else the hierarchy */
+    const char *url;        /* normalised (ingest_url_normalise); for TCP_CONNECT "host:port" */
+    const char *host;       /* lower-case destination host, from the URL, else the hierarchy */
     const char *reg_domain; /* registered domain of host (NULL for IP literals) */
-    int dest_port;        /* from the URL (default port by scheme), 0 when unknown */
-    const char *dest_ip;  /* destination address when the URL host or hierarchy server is one */
-    const char *user_raw; /* the user field as logged, unquoted */
+    int dest_port;          /* from the URL (default port by scheme), 0 when unknown */
+    const char *dest_ip;    /* destination address when the URL host or hierarchy server is one */
+    const char *user_raw;   /* the user field as logged, unquoted */
     const char *user_domain;
     const char *user_name;
     const char *user_realm;
@@ -66,38 +67,38 @@ typedef struct ingest_rec {
     const char *acl_raw; /* the whole ACL decision string */
     const char *acl_tag; /* its tag without the internal _<n> suffix, e.g. "BLOCK_AMW_RESP" */
     ingest_action_t action;
-    const char *access_policy;   /* policies from the ACL string, by position and count */
+    const char *access_policy; /* policies from the ACL string, by position and count */
     const char *identity_policy;
-    const char *malware_policy;  /* outbound malware scanning (7 and 8 parts) */
+    const char *malware_policy; /* outbound malware scanning (7 and 8 parts) */
     const char *dlp_policy;
     const char *ext_dlp_policy;
     const char *routing_policy;
-    const char *tap_policy;      /* web traffic tap (8 parts) */
-    int verdict_fields;          /* fields in the < > block, 0 when absent */
-    const char *verdict_raw;     /* the block without its angle brackets */
-    const char *category;        /* URL category abbreviation, e.g. "IW_infr", "nc", "C_MS_0" */
-    const char *category_full;   /* 11.7+ full category name */
-    const char *wbrs_raw;        /* as logged, e.g. "-6.4", "ns", "-9.1.0" */
-    double wbrs;                 /* valid when has_wbrs */
+    const char *tap_policy;    /* web traffic tap (8 parts) */
+    int verdict_fields;        /* fields in the < > block, 0 when absent */
+    const char *verdict_raw;   /* the block without its angle brackets */
+    const char *category;      /* URL category abbreviation, e.g. "IW_infr", "nc", "C_MS_0" */
+    const char *category_full; /* 11.7+ full category name */
+    const char *wbrs_raw;      /* as logged, e.g. "-6.4", "ns", "-9.1.0" */
+    double wbrs;               /* valid when has_wbrs */
     int has_wbrs;
-    const char *threat_type;     /* WBRS threat type */
+    const char *threat_type; /* WBRS threat type */
     const char *avc_app;
     const char *avc_type;
     const char *avc_behavior;
     const char *resp_verdict_name; /* response-side anti-malware verdict name */
     int amp_verdict;               /* -1 when absent */
     const char *amp_threat_name;
-    int amp_score;                 /* -1 when absent */
+    int amp_score; /* -1 when absent */
     const char *amp_file_name;
-    const char *sha256;            /* lower-case 64 hex digits only */
-    const char *user_agent;        /* the suspect user agent field after the block */
-    const char *custom_pre;        /* tokens between the MIME type and the ACL string, raw */
-    const char *custom_post;       /* tokens after the suspect user agent, raw */
-    int malware;                   /* malware tag, AMP verdict > 3 or a response verdict name */
-    unsigned warnings;             /* INGEST_WARN_* bits */
-    const char *format;            /* "squid-15", "squid-17", "squid-32", "squid-38", "squid-43"
-                                      .. "squid-45", "squid-other", "squid-none" */
-    const char *syslog_host;       /* host name of a syslog header, when the line had one */
+    const char *sha256;      /* lower-case 64 hex digits only */
+    const char *user_agent;  /* the suspect user agent field after the block */
+    const char *custom_pre;  /* tokens between the MIME type and the ACL string, raw */
+    const char *custom_post; /* tokens after the suspect user agent, raw */
+    int malware;             /* malware tag, AMP verdict > 3 or a response verdict name */
+    unsigned warnings;       /* INGEST_WARN_* bits */
+    const char *format;      /* "squid-15", "squid-17", "squid-32", "squid-38", "squid-43"
+                                .. "squid-45", "squid-other", "squid-none" */
+    const char *syslog_host; /* host name of a syslog header, when the line had one */
 } ingest_rec_t;
 
 typedef struct ingest_parser ingest_parser_t;

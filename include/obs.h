@@ -35,7 +35,7 @@ typedef struct obs {
      * lower-case hex; user: the name part; file_name/user_agent: the value unchanged.
      */
     const char *key;
-    const char *key_domain; /* user only: "DOMAIN" of DOMAIN\name or name@domain, else NULL */
+    const char *key_domain;     /* user only: "DOMAIN" of DOMAIN\name or name@domain, else NULL */
     const char *key_reg_domain; /* domain/hostname only: registered domain of the key */
 } obs_t;
 

@@ -70,8 +70,8 @@ typedef struct store_source {
  * whole file when it is shorter). `name` is for display (the path as given). A NULL prefix
  * means stdin: always a new source.
  */
-int store_source_open(store_t *st, const char *name, const unsigned char *prefix,
-                      size_t prefix_len, store_source_t *out);
+int store_source_open(store_t *st, const char *name, const unsigned char *prefix, size_t prefix_len,
+                      store_source_t *out);
 
 /** Records how far a source got; call inside the batch that stored those lines. */
 int store_source_update(store_t *st, const store_source_t *src);
@@ -84,8 +84,8 @@ int store_add_txn(store_t *st, int64_t source_id, int64_t offset, int64_t applia
                   const ingest_rec_t *rec, const char *raw, size_t rawlen);
 
 /** Adds a rejected line with its reason; same return values as store_add_txn. */
-int store_add_reject(store_t *st, int64_t source_id, int64_t offset, const char *raw,
-                     size_t rawlen, const char *reason);
+int store_add_reject(store_t *st, int64_t source_id, int64_t offset, const char *raw, size_t rawlen,
+                     const char *reason);
 
 /** Runs PRAGMA optimize and a WAL checkpoint after a bulk load. */
 int store_optimize(store_t *st);
@@ -143,8 +143,8 @@ int store_sightings(store_t *st, const obs_t *o, int limit, store_row_cb cb, voi
 
 /* The appliance's own evidence against an observable. */
 typedef struct store_evidence {
-    int disposition;   /* 2 malicious, 3 suspicious; 0 when none */
-    int64_t latest_ms; /* time of the latest evidence of that disposition */
+    int disposition;    /* 2 malicious, 3 suspicious; 0 when none */
+    int64_t latest_ms;  /* time of the latest evidence of that disposition */
     const char *reason; /* static text, e.g. "AMP file verdict malicious" */
 } store_evidence_t;
 

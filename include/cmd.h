@@ -1,0 +1,29 @@
+/*
+ * cmd.h - the subcommands of the wsa-relay binary (service/cmd_*.c).
+ *
+ * Each returns the process exit status: 0 success, 1 a runtime error, 2 a usage or
+ * configuration error (CFG_EXIT_USAGE).
+ */
+#ifndef WSA_CMD_H
+#define WSA_CMD_H
+
+#include "config.h"
+
+int cmd_ingest(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+int cmd_token(int argc, char **argv);
+
+/**
+ * Initialises `cfg` from the defaults and the environment. Returns 0, or prints the
+ * one-line error ("wsa-relay <cmd>: WSA_RELAY_X: ...") and returns CFG_EXIT_USAGE.
+ */
+int cmd_config_from_env(cfg_t *cfg, const char *cmd);
+
+/**
+ * Applies the value of `flag` ("--listen") to the setting `name` ("WSA_RELAY_LISTEN");
+ * same return values as above, and the message names both.
+ */
+int cmd_config_flag(cfg_t *cfg, const char *cmd, const char *flag, const char *name,
+                    const char *value);
+
+#endif

@@ -1,0 +1,327 @@
+/*
+ * config.c - settings: defaults, environment, flags, validation.
+ *
+ * Flags and environment variables go through the same setter (cfg_set), so a value is
+ * validated the same way wherever it comes from, and every message names the variable.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "config.h"
+#include "log.h"
+
+#define MAX_THREADS 64
+
+void cfg_init(cfg_t *cfg)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->db_path = strdup(CFG_DEFAULT_DB);
+    cfg->listen_host = strdup("127.0.0.1");
+    cfg->listen_port = 9090;
+    cfg->auth_mode = CFG_AUTH_SECRET;
+    cfg->verdict_days = CFG_DEFAULT_VERDICT_DAYS;
+    cfg->threads = cpus < 1 ? 1 : cpus > 16 ? 16 : (int)cpus;
+    cfg->wbrs_block = -6.0;
+    cfg->request_budget_ms = 10000;
+    if (cfg->db_path == NULL || cfg->listen_host == NULL) {
+        log_msg(LOG_LEVEL_ERROR, "config", "out of memory");
+        abort();
+    }
+}
+
+static void free_secret(char *s)
+{
+    if (s != NULL) {
+        /* the secret should not linger in freed heap memory */
+        explicit_bzero(s, strlen(s));
+        free(s);
+    }
+}
+
+void cfg_free(cfg_t *cfg)
+{
+    free(cfg->db_path);
+    free(cfg->listen_host);
+    free_secret(cfg->secret);
+    free(cfg->public_url);
+    free(cfg->refer_url);
+    memset(cfg, 0, sizeof(*cfg));
+}
+
+/* Replaces *slot with a copy of value. */
+static int set_string(char **slot, const char *value)
+{
+    char *copy = strdup(value);
+
+    if (copy == NULL)
+        return -1;
+    free(*slot);
+    *slot = copy;
+    return 0;
+}
+
+/* Parses a whole string as a base-10 integer in [min, max]. */
+static int parse_int(const char *s, long min, long max, long *out)
+{
+    char *end;
+    long v;
+
+    if (*s == '\0' || (*s != '-' && (*s < '0' || *s > '9')))
+        return -1;
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_listen(cfg_t *cfg, const char *value, char *err, size_t errlen)
+{
+    char host[INET6_ADDRSTRLEN + 1];
+    unsigned char addr[sizeof(struct in6_addr)];
+    const char *colon, *hstart, *hend;
+    long port;
+    int family;
+
+    if (value[0] == '[') {
+        /* [v6]:port */
+        hstart = value + 1;
+        hend = strchr(hstart, ']');
+        if (hend == NULL || hend[1] != ':')
+            goto bad;
+        colon = hend + 1;
+        family = AF_INET6;
+    } else {
+        hstart = value;
+        colon = strrchr(value, ':');
+        if (colon == NULL)
+            goto bad;
+        hend = colon;
+        family = AF_INET;
+    }
+    if ((size_t)(hend - hstart) >= sizeof(host) || hend == hstart)
+        goto bad;
+    memcpy(host, hstart, (size_t)(hend - hstart));
+    host[hend - hstart] = '\0';
+    if (inet_pton(family, host, addr) != 1)
+        goto bad;
+    if (parse_int(colon + 1, 0, 65535, &port) != 0)
+        goto bad;
+    if (set_string(&cfg->listen_host, host) != 0)
+        goto bad;
+    cfg->listen_port = (int)port;
+    return 0;
+
+bad:
+    snprintf(err, errlen,
+             "WSA_RELAY_LISTEN: expected ADDR:PORT with an IP address and a port 0-65535, "
+             "e.g. 127.0.0.1:9090 or [::1]:9090; got \"%s\"",
+             value);
+    return -1;
+}
+
+/* An http(s) URL; trailing slashes are dropped when `strip` is set. */
+static int set_url(char **slot, const char *name, const char *value, int strip, char *err,
+                   size_t errlen)
+{
+    size_t len = strlen(value);
+
+    if (strncmp(value, "http://", 7) != 0 && strncmp(value, "https://", 8) != 0) {
+        snprintf(err, errlen, "%s: expected an http:// or https:// URL; got \"%s\"", name, value);
+        return -1;
+    }
+    if (set_string(slot, value) != 0) {
+        snprintf(err, errlen, "%s: out of memory", name);
+        return -1;
+    }
+    while (strip && len > 0 && (*slot)[len - 1] == '/')
+        (*slot)[--len] = '\0';
+    return 0;
+}
+
+static int read_secret_file(cfg_t *cfg, const char *path, char *err, size_t errlen)
+{
+    char buf[4096];
+    FILE *f = fopen(path, "r");
+    size_t n;
+    int rc = -1;
+
+    if (f == NULL) {
+        snprintf(err, errlen, "WSA_RELAY_SECRET_FILE: cannot open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    if (ferror(f) || !feof(f)) {
+        snprintf(err, errlen, "WSA_RELAY_SECRET_FILE: %s: unreadable or longer than %zu bytes",
+                 path, sizeof(buf) - 1);
+        goto out;
+    }
+    /* editors and `openssl rand -hex` end the file with a newline that is not part of it */
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        n--;
+    buf[n] = '\0';
+    if (n == 0 || strlen(buf) != n) {
+        snprintf(err, errlen, "WSA_RELAY_SECRET_FILE: %s: empty, or holds a NUL byte", path);
+        goto out;
+    }
+    free_secret(cfg->secret);
+    cfg->secret = strdup(buf);
+    rc = cfg->secret != NULL ? 0 : -1;
+
+out:
+    explicit_bzero(buf, sizeof(buf));
+    fclose(f);
+    return rc;
+}
+
+int cfg_set(cfg_t *cfg, const char *name, const char *value, char *err, size_t errlen)
+{
+    long v;
+
+    if (value[0] == '\0') {
+        snprintf(err, errlen, "%s: may not be empty", name);
+        return -1;
+    }
+    if (strcmp(name, "WSA_RELAY_DB") == 0)
+        return set_string(&cfg->db_path, value);
+    if (strcmp(name, "WSA_RELAY_LISTEN") == 0)
+        return parse_listen(cfg, value, err, errlen);
+    if (strcmp(name, "WSA_RELAY_AUTH_MODE") == 0) {
+        if (strcmp(value, "secret") == 0) {
+            cfg->auth_mode = CFG_AUTH_SECRET;
+            return 0;
+        }
+        if (strcmp(value, "jwks") == 0) {
+            snprintf(err, errlen,
+                     "WSA_RELAY_AUTH_MODE: jwks is not available in this version; "
+                     "use secret");
+            return -1;
+        }
+        snprintf(err, errlen, "WSA_RELAY_AUTH_MODE: expected secret; got \"%s\"", value);
+        return -1;
+    }
+    if (strcmp(name, "WSA_RELAY_SECRET") == 0) {
+        free_secret(cfg->secret);
+        cfg->secret = strdup(value);
+        return cfg->secret != NULL ? 0 : -1;
+    }
+    if (strcmp(name, "WSA_RELAY_SECRET_FILE") == 0)
+        return read_secret_file(cfg, value, err, errlen);
+    if (strcmp(name, "WSA_RELAY_PUBLIC_URL") == 0)
+        return set_url(&cfg->public_url, name, value, 1, err, errlen);
+    if (strcmp(name, "WSA_RELAY_REFER_URL") == 0) {
+        if (strstr(value, "{value}") == NULL) {
+            snprintf(err, errlen,
+                     "WSA_RELAY_REFER_URL: the template must contain {value}; "
+                     "got \"%s\"",
+                     value);
+            return -1;
+        }
+        return set_url(&cfg->refer_url, name, value, 0, err, errlen);
+    }
+    if (strcmp(name, "WSA_RELAY_VERDICT_DAYS") == 0) {
+        if (parse_int(value, 1, 36500, &v) != 0) {
+            snprintf(err, errlen,
+                     "WSA_RELAY_VERDICT_DAYS: expected a whole number of days "
+                     "from 1 to 36500; got \"%s\"",
+                     value);
+            return -1;
+        }
+        cfg->verdict_days = (int)v;
+        return 0;
+    }
+    if (strcmp(name, "WSA_RELAY_THREADS") == 0) {
+        if (parse_int(value, 1, MAX_THREADS, &v) != 0) {
+            snprintf(err, errlen, "WSA_RELAY_THREADS: expected a number from 1 to %d; got \"%s\"",
+                     MAX_THREADS, value);
+            return -1;
+        }
+        cfg->threads = (int)v;
+        return 0;
+    }
+    if (strcmp(name, "WSA_RELAY_WBRS_BLOCK") == 0) {
+        char *end;
+        double d = strtod(value, &end);
+        if (*end != '\0' || !(d >= -10.0 && d <= 10.0)) {
+            snprintf(err, errlen,
+                     "WSA_RELAY_WBRS_BLOCK: expected a score from -10.0 to 10.0; "
+                     "got \"%s\"",
+                     value);
+            return -1;
+        }
+        cfg->wbrs_block = d;
+        return 0;
+    }
+    if (strcmp(name, "WSA_RELAY_REQUEST_BUDGET_MS") == 0) {
+        if (parse_int(value, 100, 60000, &v) != 0) {
+            snprintf(err, errlen,
+                     "WSA_RELAY_REQUEST_BUDGET_MS: expected milliseconds from 100 "
+                     "to 60000; got \"%s\"",
+                     value);
+            return -1;
+        }
+        cfg->request_budget_ms = (int)v;
+        return 0;
+    }
+    if (strcmp(name, "WSA_RELAY_LOG_LEVEL") == 0) {
+        log_level_t level;
+        if (log_level_parse(value, &level) != 0) {
+            snprintf(err, errlen,
+                     "WSA_RELAY_LOG_LEVEL: expected debug, info, warn or error; "
+                     "got \"%s\"",
+                     value);
+            return -1;
+        }
+        log_set_level(level);
+        return 0;
+    }
+    snprintf(err, errlen, "%s: unknown setting", name);
+    return -1;
+}
+
+/* Every variable cfg_load_env reads, in the order applied (SECRET_FILE after SECRET so
+ * that a file, the safer channel, wins when both are set). */
+static const char *const env_names[] = {
+    "WSA_RELAY_LOG_LEVEL",  "WSA_RELAY_DB",         "WSA_RELAY_LISTEN",
+    "WSA_RELAY_AUTH_MODE",  "WSA_RELAY_SECRET",     "WSA_RELAY_SECRET_FILE",
+    "WSA_RELAY_PUBLIC_URL", "WSA_RELAY_REFER_URL",  "WSA_RELAY_VERDICT_DAYS",
+    "WSA_RELAY_THREADS",    "WSA_RELAY_WBRS_BLOCK", "WSA_RELAY_REQUEST_BUDGET_MS",
+};
+
+int cfg_load_env(cfg_t *cfg, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < sizeof(env_names) / sizeof(env_names[0]); i++) {
+        const char *value = getenv(env_names[i]);
+        /* an empty variable (common in container env files) counts as unset */
+        if (value == NULL || value[0] == '\0')
+            continue;
+        if (cfg_set(cfg, env_names[i], value, err, errlen) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+int cfg_check_serve(const cfg_t *cfg, char *err, size_t errlen)
+{
+    if (cfg->secret == NULL) {
+        snprintf(err, errlen,
+                 "WSA_RELAY_SECRET: not set; secret mode needs a shared secret of "
+                 "at least %d bytes (or WSA_RELAY_SECRET_FILE)",
+                 CFG_MIN_SECRET_LEN);
+        return -1;
+    }
+    if (strlen(cfg->secret) < CFG_MIN_SECRET_LEN) {
+        snprintf(err, errlen,
+                 "WSA_RELAY_SECRET: too short (%zu bytes); secret mode needs at "
+                 "least %d bytes",
+                 strlen(cfg->secret), CFG_MIN_SECRET_LEN);
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,45 @@
+/*
+ * main.c - the wsa-relay command line: one binary, one subcommand per job.
+ */
+#include <stdio.h>
+#include <string.h>
+#include "cmd.h"
+#include "config.h"
+
+static const char usage_text[] =
+    "usage: wsa-relay <command> [options]\n"
+    "\n"
+    "Threat Response relay module for Web Security Appliance access logs.\n"
+    "\n"
+    "commands:\n"
+    "  ingest [--db PATH] [--appliance NAME] FILE...   load access logs (- for stdin)\n"
+    "  serve [--db PATH] [--listen ADDR:PORT]          answer the relay module API\n"
+    "  token [--ttl SECONDS] [--claim KEY=VALUE]...    mint an HS256 test token\n"
+    "\n"
+    "Run 'wsa-relay <command> --help' for a command's options and settings.\n";
+
+int main(int argc, char **argv)
+{
+    const char *cmd = argc > 1 ? argv[1] : NULL;
+
+    if (cmd == NULL) {
+        fputs(usage_text, stderr);
+        return CFG_EXIT_USAGE;
+    }
+    if (strcmp(cmd, "ingest") == 0)
+        return cmd_ingest(argc - 1, argv + 1);
+    if (strcmp(cmd, "serve") == 0)
+        return cmd_serve(argc - 1, argv + 1);
+    if (strcmp(cmd, "token") == 0)
+        return cmd_token(argc - 1, argv + 1);
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        fputs(usage_text, stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("wsa-relay %s\n", WSA_RELAY_VERSION);
+        return 0;
+    }
+    fprintf(stderr, "wsa-relay: unknown command \"%s\"\n\n%s", cmd, usage_text);
+    return CFG_EXIT_USAGE;
+}
