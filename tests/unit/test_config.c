@@ -1,0 +1,196 @@
+/*
+ * test_config.c - settings: defaults, validation messages, environment, precedence.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include "config.h"
+
+static void test_defaults(void **state)
+{
+    cfg_t cfg;
+
+    cfg_init(&cfg);
+    assert_string_equal(cfg.db_path, "var/tracking.db");
+    assert_string_equal(cfg.listen_host, "127.0.0.1");
+    assert_int_equal(cfg.listen_port, 9090);
+    assert_int_equal(cfg.verdict_days, 30);
+    assert_true(cfg.wbrs_block == -6.0);
+    assert_null(cfg.secret);
+    assert_null(cfg.public_url);
+    assert_null(cfg.refer_url);
+    assert_true(cfg.threads >= 1);
+    cfg_free(&cfg);
+}
+
+/* Applies one value and returns the error text ("" when accepted). */
+static const char *try_set(cfg_t *cfg, const char *name, const char *value)
+{
+    static char err[CFG_ERR_LEN];
+
+    err[0] = '\0';
+    if (cfg_set(cfg, name, value, err, sizeof(err)) == 0)
+        err[0] = '\0';
+    else
+        assert_true(err[0] != '\0');
+    return err;
+}
+
+static void test_listen(void **state)
+{
+    cfg_t cfg;
+
+    cfg_init(&cfg);
+    assert_string_equal(try_set(&cfg, "WSA_RELAY_LISTEN", "0.0.0.0:0"), "");
+    assert_string_equal(cfg.listen_host, "0.0.0.0");
+    assert_int_equal(cfg.listen_port, 0);
+    assert_string_equal(try_set(&cfg, "WSA_RELAY_LISTEN", "[::1]:8443"), "");
+    assert_string_equal(cfg.listen_host, "::1");
+    assert_int_equal(cfg.listen_port, 8443);
+    assert_string_equal(try_set(&cfg, "WSA_RELAY_LISTEN", "localhost:9090"),
+                        "WSA_RELAY_LISTEN: expected ADDR:PORT with an IP address and a port "
+                        "0-65535, e.g. 127.0.0.1:9090 or [::1]:9090; got \"localhost:9090\"");
+    assert_true(strstr(try_set(&cfg, "WSA_RELAY_LISTEN", "127.0.0.1:65536"), "got") != NULL);
+    assert_true(strstr(try_set(&cfg, "WSA_RELAY_LISTEN", "127.0.0.1"), "WSA_RELAY_LISTEN") != NULL);
+    assert_true(strstr(try_set(&cfg, "WSA_RELAY_LISTEN", "::1:80"), "WSA_RELAY_LISTEN") != NULL);
+    assert_true(strstr(try_set(&cfg, "WSA_RELAY_LISTEN", "127.0.0.1:80x"), "WSA_RELAY_LISTEN") !=
+                NULL);
+    /* a rejected value leaves the previous one in place */
+    assert_string_equal(cfg.listen_host, "::1");
+    assert_int_equal(cfg.listen_port, 8443);
+    cfg_free(&cfg);
+}
+
+static void test_verdict_days(void **state)
+{
+    cfg_t cfg;
+
+    cfg_init(&cfg);
+    assert_string_equal(try_set(&cfg, "WSA_RELAY_VERDICT_DAYS", "1"), "");
+    assert_int_equal(cfg.verdict_days, 1);
+    assert_string_equal(try_set(&cfg, "WSA_RELAY_VERDICT_DAYS", "36500"), "");
+    assert_int_equal(cfg.verdict_days, 36500);
+    assert_string_equal(try_set(&cfg, "WSA_RELAY_VERDICT_DAYS", "0"),
+                        "WSA_RELAY_VERDICT_DAYS: expected a whole number of days from 1 to "
+                        "36500; got \"0\"");
+    assert_string_not_equal(try_set(&cfg, "WSA_RELAY_VERDICT_DAYS", "36501"), "");
+    assert_string_not_equal(try_set(&cfg, "WSA_RELAY_VERDICT_DAYS", "7d"), "");
+    assert_string_not_equal(try_set(&cfg, "WSA_RELAY_VERDICT_DAYS", "-5"), "");
+    assert_string_not_equal(try_set(&cfg, "WSA_RELAY_VERDICT_DAYS", "99999999999999999999"), "");
+    assert_int_equal(cfg.verdict_days, 36500);
+    cfg_free(&cfg);
+}
+
+static void test_urls_and_modes(void **state)
+{
+    cfg_t cfg;
+
+    cfg_init(&cfg);
+    assert_string_equal(try_set(&cfg, "WSA_RELAY_PUBLIC_URL", "https://relay.example.com//"), "");
+    assert_string_equal(cfg.public_url, "https://relay.example.com");
+    assert_string_equal(try_set(&cfg, "WSA_RELAY_PUBLIC_URL", "relay.example.com"),
+                        "WSA_RELAY_PUBLIC_URL: expected an http:// or https:// URL; got "
+                        "\"relay.example.com\"");
+    assert_string_equal(
+        try_set(&cfg, "WSA_RELAY_REFER_URL", "https://wsa.example/track?{type}={value}"), "");
+    assert_string_equal(cfg.refer_url, "https://wsa.example/track?{type}={value}");
+    assert_string_equal(try_set(&cfg, "WSA_RELAY_REFER_URL", "https://wsa.example/track"),
+                        "WSA_RELAY_REFER_URL: the template must contain {value}; got "
+                        "\"https://wsa.example/track\"");
+    assert_string_equal(try_set(&cfg, "WSA_RELAY_AUTH_MODE", "secret"), "");
+    assert_string_equal(try_set(&cfg, "WSA_RELAY_AUTH_MODE", "none"),
+                        "WSA_RELAY_AUTH_MODE: expected secret; got \"none\"");
+    assert_string_equal(try_set(&cfg, "WSA_RELAY_THREADS", "0"),
+                        "WSA_RELAY_THREADS: expected a number from 1 to 64; got \"0\"");
+    assert_string_equal(try_set(&cfg, "WSA_RELAY_WBRS_BLOCK", "-11"),
+                        "WSA_RELAY_WBRS_BLOCK: expected a score from -10.0 to 10.0; got \"-11\"");
+    assert_string_equal(try_set(&cfg, "WSA_RELAY_WBRS_BLOCK", "-4.5"), "");
+    assert_true(cfg.wbrs_block == -4.5);
+    assert_string_equal(try_set(&cfg, "WSA_RELAY_DB", ""), "WSA_RELAY_DB: may not be empty");
+    cfg_free(&cfg);
+}
+
+static void test_secret_rules(void **state)
+{
+    char err[CFG_ERR_LEN];
+    cfg_t cfg;
+
+    cfg_init(&cfg);
+    assert_int_equal(cfg_check_serve(&cfg, err, sizeof(err)), -1);
+    assert_string_equal(err, "WSA_RELAY_SECRET: not set; secret mode needs a shared secret of at "
+                             "least 32 bytes (or WSA_RELAY_SECRET_FILE)");
+    /* 31 bytes: one short */
+    assert_string_equal(try_set(&cfg, "WSA_RELAY_SECRET", "0123456789abcdef0123456789abcde"), "");
+    assert_int_equal(cfg_check_serve(&cfg, err, sizeof(err)), -1);
+    assert_string_equal(
+        err, "WSA_RELAY_SECRET: too short (31 bytes); secret mode needs at least 32 bytes");
+    assert_string_equal(try_set(&cfg, "WSA_RELAY_SECRET", "0123456789abcdef0123456789abcdef"), "");
+    assert_int_equal(cfg_check_serve(&cfg, err, sizeof(err)), 0);
+    cfg_free(&cfg);
+}
+
+static void test_secret_file(void **state)
+{
+    char path[] = "/tmp/wsa-relay-secret-XXXXXX";
+    int fd = mkstemp(path);
+    const char *text = "abcdefghijklmnopqrstuvwxyz0123456789\n";
+    cfg_t cfg;
+
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (int)strlen(text));
+    close(fd);
+    cfg_init(&cfg);
+    assert_string_equal(try_set(&cfg, "WSA_RELAY_SECRET_FILE", path), "");
+    /* the trailing newline is not part of the secret */
+    assert_string_equal(cfg.secret, "abcdefghijklmnopqrstuvwxyz0123456789");
+    unlink(path);
+    assert_true(strncmp(try_set(&cfg, "WSA_RELAY_SECRET_FILE", path),
+                        "WSA_RELAY_SECRET_FILE: cannot open /tmp/wsa-relay-secret-", 57) == 0);
+    cfg_free(&cfg);
+}
+
+static void test_env_precedence(void **state)
+{
+    char err[CFG_ERR_LEN];
+    cfg_t cfg;
+
+    setenv("WSA_RELAY_DB", "/tmp/from-env.db", 1);
+    setenv("WSA_RELAY_VERDICT_DAYS", "7", 1);
+    setenv("WSA_RELAY_REFER_URL", "", 1); /* empty counts as unset */
+    cfg_init(&cfg);
+    assert_int_equal(cfg_load_env(&cfg, err, sizeof(err)), 0);
+    assert_string_equal(cfg.db_path, "/tmp/from-env.db");
+    assert_int_equal(cfg.verdict_days, 7);
+    assert_null(cfg.refer_url);
+    /* a flag applied after the environment wins */
+    assert_string_equal(try_set(&cfg, "WSA_RELAY_DB", "/tmp/from-flag.db"), "");
+    assert_string_equal(cfg.db_path, "/tmp/from-flag.db");
+    cfg_free(&cfg);
+
+    setenv("WSA_RELAY_VERDICT_DAYS", "forever", 1);
+    cfg_init(&cfg);
+    assert_int_equal(cfg_load_env(&cfg, err, sizeof(err)), -1);
+    assert_string_equal(err, "WSA_RELAY_VERDICT_DAYS: expected a whole number of days from 1 to "
+                             "36500; got \"forever\"");
+    cfg_free(&cfg);
+    unsetenv("WSA_RELAY_DB");
+    unsetenv("WSA_RELAY_VERDICT_DAYS");
+    unsetenv("WSA_RELAY_REFER_URL");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults),       cmocka_unit_test(test_listen),
+        cmocka_unit_test(test_verdict_days),   cmocka_unit_test(test_urls_and_modes),
+        cmocka_unit_test(test_secret_rules),   cmocka_unit_test(test_secret_file),
+        cmocka_unit_test(test_env_precedence),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
