@@ -172,15 +172,27 @@ int64_t util_monotonic_ms(void)
 
 void util_iso_time(int64_t ms, char *out)
 {
-    /* floor division, so that times before 1970 keep a positive millisecond part */
-    int64_t secs = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
+    /* floor division, so that times before 1970 keep a positive millisecond part; written
+     * without negating ms, which overflows for INT64_MIN */
+    int64_t secs = ms / 1000 - (ms % 1000 < 0 ? 1 : 0);
     int frac = (int)(ms - secs * 1000);
     time_t t = (time_t)secs;
     struct tm tm;
+    /* the compiler sizes each %d for any int; real values (years within +-292 million for
+     * any int64 ms) need at most 31 bytes, so format wide and copy the bounded result */
+    char buf[96];
+    int n;
 
-    gmtime_r(&t, &tm);
-    snprintf(out, UTIL_ISO_TIME_LEN, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+    if (gmtime_r(&t, &tm) == NULL)
+        memset(&tm, 0, sizeof(tm));
+    n = snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+    if (n < 0)
+        n = 0;
+    if (n > UTIL_ISO_TIME_LEN - 1)
+        n = UTIL_ISO_TIME_LEN - 1;
+    memcpy(out, buf, (size_t)n);
+    out[n] = '\0';
 }
 
 size_t util_url_encode(const char *in, size_t len, char *out)
