@@ -1,6 +1,6 @@
 /*
  * http.h - the contract between the HTTP layer (service/http.c, service/server.c) and the
- * endpoint handlers (handlers/*.c).
+ * endpoint handlers (one file per endpoint family in handlers/).
  *
  * The server routes a request, authenticates it when the route needs it, and calls the
  * route's handler with an http_call_t that lives in the request's pool. A handler answers
@@ -26,6 +26,7 @@ typedef struct http_worker {
     const cfg_t *cfg;
     store_t *store; /* this thread's read-only connection */
     auth_conf_t auth;
+    unsigned inflight; /* requests received and not yet disposed (graceful stop waits for 0) */
 } http_worker_t;
 
 /* One request to a route; allocated from req->pool. */
@@ -68,6 +69,21 @@ void http_reply_error(h2o_req_t *req, int status, const char *code, const char *
 /** Replies `body` (stolen) as JSON with `status`; Content-Length is always set. */
 void http_reply_json(h2o_req_t *req, int status, json_t *body);
 
+/** Replies `len` bytes of `body` (copied) with `status` and `content_type`; sets Content-Length. */
+void http_reply_raw(h2o_req_t *req, int status, const char *content_type, const char *body,
+                    size_t len);
+
+/**
+ * Registers the one handler that routes every path under `pathconf` (register it on "/").
+ * Each worker thread then attaches its state to its own context with http_attach_worker.
+ */
+h2o_handler_t *http_register(h2o_pathconf_t *pathconf);
+void http_attach_worker(h2o_context_t *ctx, h2o_handler_t *handler, http_worker_t *worker);
+
+/* openapi.yaml, compiled in by CMake (generated/openapi_yaml.c). */
+extern const char http_openapi_yaml[];
+extern const size_t http_openapi_yaml_len;
+
 /* Handlers, one family per file in handlers/. */
 int handle_health(http_call_t *call);     /* handlers/health.c */
 int handle_observe(http_call_t *call);    /* handlers/observe.c */
@@ -75,5 +91,6 @@ int handle_deliberate(http_call_t *call); /* handlers/deliberate.c */
 int handle_refer(http_call_t *call);      /* handlers/refer.c */
 int handle_version(http_call_t *call);    /* handlers/version.c */
 int handle_watchdog(http_call_t *call);   /* handlers/version.c */
+int handle_openapi(http_call_t *call);    /* handlers/openapi.c: GET /openapi.yaml */
 
 #endif

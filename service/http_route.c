@@ -1,0 +1,154 @@
+/*
+ * http_route.c - the one H2O handler: routes by path itself (so that 404 and 405 are JSON and
+ * a trailing slash is tolerated), authenticates the routes that need it, and calls the
+ * route's handler with an http_call_t.
+ */
+#include <string.h>
+#include <time.h>
+#include "http.h"
+#include "log.h"
+#include "util.h"
+
+enum {
+    METHOD_GET = 1,
+    METHOD_POST = 2,
+};
+
+typedef struct route {
+    const char *path;
+    unsigned methods;
+    int auth;
+    http_handler_fn fn;
+} route_t;
+
+static const route_t routes[] = {
+    {"/health", METHOD_POST, 1, handle_health},
+    {"/observe/observables", METHOD_POST, 1, handle_observe},
+    {"/deliberate/observables", METHOD_POST, 1, handle_deliberate},
+    {"/refer/observables", METHOD_POST, 1, handle_refer},
+    {"/version", METHOD_GET | METHOD_POST, 0, handle_version},
+    {"/watchdog", METHOD_GET, 0, handle_watchdog},
+    {"/openapi.yaml", METHOD_GET, 0, handle_openapi},
+};
+
+#define NROUTES (sizeof(routes) / sizeof(routes[0]))
+
+static const route_t *find_route(h2o_iovec_t path)
+{
+    /* one trailing slash is tolerated, as the reference modules' strict_slashes=False does */
+    if (path.len > 1 && path.base[path.len - 1] == '/')
+        path.len--;
+    for (size_t i = 0; i < NROUTES; i++) {
+        if (h2o_memis(path.base, path.len, routes[i].path, strlen(routes[i].path)))
+            return &routes[i];
+    }
+    return NULL;
+}
+
+static unsigned method_bit(h2o_iovec_t method)
+{
+    /* HEAD is a GET without a body: h2o_send_inline leaves the body out */
+    if (h2o_memis(method.base, method.len, H2O_STRLIT("GET")) ||
+        h2o_memis(method.base, method.len, H2O_STRLIT("HEAD")))
+        return METHOD_GET;
+    if (h2o_memis(method.base, method.len, H2O_STRLIT("POST")))
+        return METHOD_POST;
+    return 0;
+}
+
+static void reply_not_found(h2o_req_t *req)
+{
+    char message[300];
+    char clean[3 * sizeof(message) + 1];
+    int len = req->path_normalized.len > 200 ? 200 : (int)req->path_normalized.len;
+
+    snprintf(message, sizeof(message), "No such endpoint: %.*s", len, req->path_normalized.base);
+    util_utf8_sanitize(message, strlen(message), clean);
+    http_reply_error(req, 404, "not found", clean);
+}
+
+static void reply_wrong_method(h2o_req_t *req, const route_t *route)
+{
+    char message[300];
+    const char *allow = route->methods == METHOD_POST  ? "POST"
+                        : route->methods == METHOD_GET ? "GET, HEAD"
+                                                       : "GET, HEAD, POST";
+    int mlen = req->method.len > 32 ? 32 : (int)req->method.len;
+    char clean[3 * sizeof(message) + 1];
+
+    snprintf(message, sizeof(message), "Method %.*s is not allowed on %s; allowed: %s", mlen,
+             req->method.base, route->path, allow);
+    util_utf8_sanitize(message, strlen(message), clean);
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, allow, strlen(allow));
+    http_reply_error(req, 405, "method not allowed", clean);
+}
+
+/* Disposes what a call holds once H2O frees the request, and counts it out. */
+static void on_call_dispose(void *p)
+{
+    http_call_t *call = p;
+
+    json_decref(call->warnings);
+    call->worker->inflight--;
+}
+
+static int authenticate_or_reply(http_call_t *call)
+{
+    h2o_req_t *req = call->req;
+    ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
+    const char *header = NULL;
+    size_t header_len = 0;
+    auth_result_t r;
+
+    if (i >= 0) {
+        header = req->headers.entries[i].value.base;
+        header_len = req->headers.entries[i].value.len;
+    }
+    r = auth_verify(&call->worker->auth, header, header_len, req->authority.base,
+                    req->authority.len, (int64_t)time(NULL), &call->claims);
+    if (r == AUTH_OK)
+        return 0;
+    http_reply_error(req, 200, "authorization error", auth_message(r));
+    return -1;
+}
+
+static int on_req(h2o_handler_t *self, h2o_req_t *req)
+{
+    http_worker_t *worker = h2o_context_get_handler_context(req->conn->ctx, self);
+    const route_t *route = find_route(req->path_normalized);
+    http_call_t *call;
+
+    if (route == NULL) {
+        reply_not_found(req);
+        return 0;
+    }
+    if ((method_bit(req->method) & route->methods) == 0) {
+        reply_wrong_method(req, route);
+        return 0;
+    }
+
+    call = h2o_mem_alloc_shared(&req->pool, sizeof(*call), on_call_dispose);
+    memset(call, 0, sizeof(*call));
+    call->req = req;
+    call->worker = worker;
+    call->claims.entities_limit = AUTH_DEFAULT_ENTITIES;
+    call->deadline_ms = util_monotonic_ms() + worker->cfg->request_budget_ms;
+    worker->inflight++;
+
+    if (route->auth && authenticate_or_reply(call) != 0)
+        return 0;
+    return route->fn(call);
+}
+
+h2o_handler_t *http_register(h2o_pathconf_t *pathconf)
+{
+    h2o_handler_t *handler = h2o_create_handler(pathconf, sizeof(*handler));
+
+    handler->on_req = on_req;
+    return handler;
+}
+
+void http_attach_worker(h2o_context_t *ctx, h2o_handler_t *handler, http_worker_t *worker)
+{
+    h2o_context_set_handler_context(ctx, handler, worker);
+}
