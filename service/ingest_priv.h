@@ -1,0 +1,99 @@
+/*
+ * ingest_priv.h - pieces shared by the ingest_*.c files: the output arena, the
+ * quote-aware tokenizer, and the helpers that turn single fields into record values.
+ */
+#ifndef WSA_INGEST_PRIV_H
+#define WSA_INGEST_PRIV_H
+
+#include <stddef.h>
+#include "ingest.h"
+
+/*
+ * Every string of a record is copied into one arena that the parser grows once and then
+ * reuses, so a line costs no allocation after warm-up. Its size is fixed from the line
+ * length before parsing starts; `overflow` records a copy that did not fit (a bound the
+ * code keeps, checked so that a mistake cannot write past the end).
+ */
+typedef struct ingest_arena {
+    char *base;
+    size_t cap;
+    size_t len;
+    int overflow;
+} ingest_arena_t;
+
+/* A NUL-terminated copy of s[0..n), or NULL when the arena is full. */
+const char *ingest_arena_dup(ingest_arena_t *a, const char *s, size_t n);
+
+/* Like ingest_arena_dup, but "-", an empty value and a quoted "-" give NULL. */
+const char *ingest_arena_value(ingest_arena_t *a, const char *s, size_t n);
+
+/* A lower-cased (ASCII only) copy. */
+const char *ingest_arena_lower(ingest_arena_t *a, const char *s, size_t n);
+
+/* One whitespace-separated token of a line; quotes may hide spaces inside it. */
+typedef struct ingest_tok {
+    size_t start, end;   /* the token as logged */
+    size_t vstart, vend; /* its value: without the surrounding quotes when it has them */
+} ingest_tok_t;
+
+#define INGEST_TOK_OK    0
+#define INGEST_TOK_END   1  /* no token left */
+#define INGEST_TOK_QUOTE -1 /* the line ends inside a quote */
+
+/* Reads the token at or after *pos and moves *pos past it. */
+int ingest_tok_next(const char *s, size_t n, size_t *pos, ingest_tok_t *t);
+
+/* 1 for a space or a tab. */
+static inline int ingest_is_space(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/*
+ * The fields of a verdict block (the text between the angle brackets), split as CSV where a
+ * field may be wrapped in double quotes. `bad` is the 0-based index of the first field whose
+ * quoting is broken (text after a closing quote, a quote inside a bare field), or -1.
+ */
+#define INGEST_MAX_VERDICT 64
+typedef struct ingest_csv {
+    int count; /* all fields, even past INGEST_MAX_VERDICT */
+    int bad;
+    size_t vstart[INGEST_MAX_VERDICT], vend[INGEST_MAX_VERDICT]; /* unquoted values */
+} ingest_csv_t;
+
+void ingest_csv_split(const char *s, size_t n, ingest_csv_t *out);
+
+/*
+ * Finds the end of a verdict block that starts with '<' at s[0]: the index of the first
+ * '>' outside quotes. Returns INGEST_TOK_QUOTE when the line ends inside a quote and
+ * INGEST_TOK_END when no '>' closes the block.
+ */
+long ingest_block_end(const char *s, size_t n);
+
+/* Fills the ACL fields (acl_raw must be set or NULL), tag, policies, action. */
+void ingest_acl_parse(ingest_arena_t *a, const char *acl, size_t n, ingest_rec_t *rec);
+
+/* Fills the verdict fields of `rec` from the block text (without its brackets). */
+void ingest_verdict_parse(ingest_arena_t *a, const char *s, size_t n, ingest_rec_t *rec);
+
+/* Splits a user field (already unquoted, not "-") into domain, name and realm. */
+void ingest_user_split(ingest_arena_t *a, const char *s, size_t n, ingest_rec_t *rec);
+
+/*
+ * Fills url, host, dest_port, reg_domain and dest_ip from the logged URL and the hierarchy
+ * server (may be NULL). Returns 0, or -1 when the URL has no usable host (it is then kept
+ * as logged and the host comes from the hierarchy).
+ */
+int ingest_url_fill(ingest_arena_t *a, const char *url, size_t n, const char *server,
+                    ingest_rec_t *rec);
+
+/*
+ * Canonical text of an IPv4 or IPv6 address (inet_ntop), or -1 when `s` is not one.
+ * `out` must hold 46 bytes.
+ */
+int ingest_ip_canon(const char *s, size_t n, char *out);
+
+/* The port implied by a URL scheme (http 80, https 443, ftp 21, tunnel 443), else 0. */
+int ingest_default_port(const char *scheme, size_t n);
+
+#endif
