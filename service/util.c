@@ -173,9 +173,9 @@ int64_t util_monotonic_ms(void)
 void util_iso_time(int64_t ms, char *out)
 {
     /* floor division, so that times before 1970 keep a positive millisecond part; written
-     * without negating ms, which overflows for INT64_MIN */
+     * without negating ms or multiplying back, which overflow near INT64_MIN */
     int64_t secs = ms / 1000 - (ms % 1000 < 0 ? 1 : 0);
-    int frac = (int)(ms - secs * 1000);
+    int frac = (int)(ms % 1000 < 0 ? ms % 1000 + 1000 : ms % 1000);
     time_t t = (time_t)secs;
     struct tm tm;
     /* the compiler sizes each %d for any int; real values (years within +-292 million for
