@@ -146,9 +146,6 @@ static int audience_equal(const json_t *aud, const char *prefix, const char *ref
         return 0;
     a_len = without_trailing_slashes(a, json_string_length(aud));
     ref_len = without_trailing_slashes(ref, ref_len);
-    /* "http://" plus an empty host is no audience at all */
-    if (ref_len == 0 && p_len > 0)
-        return 0;
     return a_len == p_len + ref_len && memcmp(a, prefix, p_len) == 0 &&
            memcmp(a + p_len, ref, ref_len) == 0;
 }
