@@ -62,6 +62,7 @@ typedef struct store_source {
     int64_t offset; /* bytes of the source already committed (lines stored, rejected or skipped) */
     int64_t lines;
     int64_t rejects;
+    int64_t size; /* bytes the source had when last read (the file size; stdin: bytes read) */
 } store_source_t;
 
 /**

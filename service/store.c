@@ -1,0 +1,378 @@
+/*
+ * store.c - opening the tracking database: pragmas, schema, statements, errors, deadlines.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "store_priv.h"
+#include "store_schema.h"
+#include "util.h"
+
+/*
+ * The schema scripts in order: entry i brings a database from version i to version i + 1.
+ * Each script sets user_version itself; a later migration is appended here.
+ */
+static const char *const store_migrations[] = {
+    store_schema_sql,
+};
+#define STORE_SCHEMA_VERSION ((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
+
+#define STORE_BUSY_TIMEOUT_MS 5000
+/* VM steps between two looks at the clock while a deadline is set */
+#define STORE_PROGRESS_STEPS 1000
+
+int store_schema_version(void)
+{
+    return STORE_SCHEMA_VERSION;
+}
+
+int store__failf(store_t *st, const char *fmt, ...)
+{
+    size_t n;
+    va_list ap;
+
+    /* the path first, so that a long reason is what gets cut */
+    n = (size_t)snprintf(st->err, sizeof(st->err), "%s: ", st->path);
+    if (n >= sizeof(st->err))
+        return -1;
+    va_start(ap, fmt);
+    vsnprintf(st->err + n, sizeof(st->err) - n, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int store__fail(store_t *st, const char *what)
+{
+    const char *reason = st->db != NULL ? sqlite3_errmsg(st->db) : "out of memory";
+
+    if (st->db != NULL && sqlite3_errcode(st->db) == SQLITE_INTERRUPT && st->interrupted)
+        reason = "query deadline passed";
+    return store__failf(st, "%s: %s", what, reason);
+}
+
+const char *store_errmsg(store_t *st)
+{
+    return st->err;
+}
+
+sqlite3_stmt *store__stmt(store_t *st, store_q_t q)
+{
+    sqlite3_stmt *s = st->stmt[q];
+
+    if (s == NULL) {
+        /* persistent: these live as long as the connection and are reused at volume */
+        if (sqlite3_prepare_v3(st->db, store__sql(q), -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) !=
+            SQLITE_OK) {
+            store__fail(st, "preparing a statement");
+            return NULL;
+        }
+        st->stmt[q] = s;
+        return s;
+    }
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return s;
+}
+
+/* Creates every missing folder on the way to the database file. */
+static int make_parent_dirs(store_t *st)
+{
+    char *dir = strdup(st->path);
+    int rc = -1;
+
+    if (dir == NULL)
+        return store__failf(st, "out of memory");
+    for (char *p = dir + 1; *p != '\0'; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
+            store__failf(st, "cannot create folder %s: %s", dir, strerror(errno));
+            goto out;
+        }
+        *p = '/';
+    }
+    rc = 0;
+out:
+    free(dir);
+    return rc;
+}
+
+static int exec(store_t *st, const char *sql, const char *what)
+{
+    if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        return store__fail(st, what);
+    return 0;
+}
+
+static int read_user_version(store_t *st, int *version)
+{
+    sqlite3_stmt *s = store__stmt(st, STORE_Q_USER_VERSION);
+    int rc;
+
+    if (s == NULL)
+        return -1;
+    rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(s);
+        return store__fail(st, "reading the schema version");
+    }
+    *version = sqlite3_column_int(s, 0);
+    sqlite3_reset(s);
+    return 0;
+}
+
+static int count_tables(store_t *st, int *n)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = -1;
+
+    if (sqlite3_prepare_v2(st->db, "SELECT count(*) FROM sqlite_schema WHERE type = 'table'", -1,
+                           &s, NULL) != SQLITE_OK ||
+        sqlite3_step(s) != SQLITE_ROW) {
+        store__fail(st, "reading the schema");
+        goto out;
+    }
+    *n = sqlite3_column_int(s, 0);
+    rc = 0;
+out:
+    sqlite3_finalize(s);
+    return rc;
+}
+
+/* Refuses a file that is not ours before any pragma changes it (journal_mode is kept in it). */
+static int check_foreign(store_t *st)
+{
+    int version = 0, tables = 0;
+
+    if (read_user_version(st, &version) != 0)
+        return -1;
+    if (version == 0 && count_tables(st, &tables) != 0)
+        return -1;
+    if (version == 0 && tables > 0)
+        return store__failf(st, "not a wsa-relay database (schema version 0 with %d tables)",
+                            tables);
+    if (version > STORE_SCHEMA_VERSION)
+        return store__failf(st, "schema version %d is newer than this build's %d", version,
+                            STORE_SCHEMA_VERSION);
+    return 0;
+}
+
+/* Brings the schema to the current version in one transaction, under the write lock. */
+/* Brings the schema to the current version in one transaction, under the write lock. */
+static int apply_schema(store_t *st)
+{
+    int version = 0;
+
+    if (exec(st, "BEGIN IMMEDIATE", "locking the database to check its schema") != 0)
+        return -1;
+    /* again under the lock: another process may have created or upgraded it meanwhile */
+    if (check_foreign(st) != 0 || read_user_version(st, &version) != 0)
+        goto fail;
+    for (int v = version; v < STORE_SCHEMA_VERSION; v++) {
+        char what[64];
+        snprintf(what, sizeof(what), "applying schema version %d", v + 1);
+        if (exec(st, store_migrations[v], what) != 0)
+            goto fail;
+    }
+    if (exec(st, "COMMIT", "committing the schema") != 0)
+        goto fail;
+    return 0;
+fail:
+    sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    return -1;
+}
+
+static int check_schema(store_t *st)
+{
+    int version = 0;
+
+    if (read_user_version(st, &version) != 0)
+        return -1;
+    if (version != STORE_SCHEMA_VERSION)
+        return store__failf(st, "schema version %d, this build needs %d%s", version,
+                            STORE_SCHEMA_VERSION,
+                            version < STORE_SCHEMA_VERSION
+                                ? " (open it read-write once, e.g. by ingesting, to upgrade)"
+                                : "");
+    return 0;
+}
+
+static int configure(store_t *st)
+{
+    sqlite3_busy_timeout(st->db, STORE_BUSY_TIMEOUT_MS);
+    sqlite3_extended_result_codes(st->db, 1);
+    if (st->mode == STORE_READ_WRITE && check_foreign(st) != 0)
+        return -1;
+    if (st->mode == STORE_READ_ONLY)
+        return exec(st, "PRAGMA query_only = ON", "setting pragmas");
+    /*
+     * WAL lets the server's readers run while the ingester writes; NORMAL sync is durable
+     * across application crashes and loses at most the last commits on power loss; the
+     * size limit truncates the WAL after a checkpoint so that it stays bounded.
+     */
+    return exec(st,
+                "PRAGMA journal_mode = WAL;"
+                "PRAGMA synchronous = NORMAL;"
+                "PRAGMA journal_size_limit = 67108864;"
+                "PRAGMA foreign_keys = ON;"
+                "PRAGMA cache_size = -32768;"
+                "PRAGMA temp_store = MEMORY;",
+                "setting pragmas");
+}
+
+static int open_db(store_t *st)
+{
+    int flags = SQLITE_OPEN_NOMUTEX;
+    struct stat sb;
+
+    if (st->mode == STORE_READ_ONLY) {
+        /* SQLite's own message for a missing file is "unable to open database file" */
+        if (stat(st->path, &sb) != 0)
+            return store__failf(st, "cannot open the database read-only: %s", strerror(errno));
+        flags |= SQLITE_OPEN_READONLY;
+    } else {
+        if (make_parent_dirs(st) != 0)
+            return -1;
+        flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    }
+    if (sqlite3_open_v2(st->path, &st->db, flags, NULL) != SQLITE_OK)
+        return store__fail(st, "cannot open the database");
+    if (configure(st) != 0)
+        return -1;
+    return st->mode == STORE_READ_ONLY ? check_schema(st) : apply_schema(st);
+}
+
+int store_open(store_t **out, const char *path, store_mode_t mode, char *err, size_t errlen)
+{
+    store_t *st = calloc(1, sizeof(*st));
+    int rc = -1;
+
+    *out = NULL;
+    if (st == NULL || (st->path = strdup(path)) == NULL) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        goto out;
+    }
+    st->mode = mode;
+    if (path[0] == '\0') {
+        store__failf(st, "empty database path");
+        goto out;
+    }
+    if (open_db(st) != 0)
+        goto out;
+    *out = st;
+    st = NULL;
+    rc = 0;
+out:
+    if (st != NULL) {
+        if (st->path != NULL)
+            snprintf(err, errlen, "%s", st->err);
+        store_close(st);
+    }
+    return rc;
+}
+
+void store_close(store_t *st)
+{
+    if (st == NULL)
+        return;
+    for (int i = 0; i < STORE_Q_COUNT; i++)
+        sqlite3_finalize(st->stmt[i]);
+    sqlite3_close_v2(st->db);
+    free(st->rawbuf);
+    free(st->path);
+    free(st);
+}
+
+int store_healthy(store_t *st)
+{
+    int version = 0;
+
+    return read_user_version(st, &version) == 0 && version == STORE_SCHEMA_VERSION;
+}
+
+static int run_simple(store_t *st, store_q_t q, const char *what)
+{
+    sqlite3_stmt *s = store__stmt(st, q);
+    int rc;
+
+    if (s == NULL)
+        return -1;
+    rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        return store__fail(st, what);
+    return 0;
+}
+
+int store_begin(store_t *st)
+{
+    return run_simple(st, STORE_Q_BEGIN, "starting a transaction");
+}
+
+int store_commit(store_t *st)
+{
+    if (run_simple(st, STORE_Q_COMMIT, "committing") != 0) {
+        /* a failed COMMIT can leave the transaction open (SQLITE_BUSY): end it */
+        store_rollback(st);
+        return -1;
+    }
+    return 0;
+}
+
+void store_rollback(store_t *st)
+{
+    sqlite3_stmt *s;
+
+    if (sqlite3_get_autocommit(st->db))
+        return;
+    /* the error message of the failure that led here is kept for the caller */
+    s = st->stmt[STORE_Q_ROLLBACK];
+    if (s == NULL && sqlite3_prepare_v3(st->db, store__sql(STORE_Q_ROLLBACK), -1,
+                                        SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK)
+        return;
+    st->stmt[STORE_Q_ROLLBACK] = s;
+    sqlite3_step(s);
+    sqlite3_reset(s);
+}
+
+int store_optimize(store_t *st)
+{
+    /*
+     * PASSIVE copies what it can without waiting for the server's readers; with
+     * journal_size_limit the WAL file shrinks once a later writer can restart it.
+     */
+    if (exec(st, "PRAGMA optimize", "PRAGMA optimize") != 0)
+        return -1;
+    if (sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL) != SQLITE_OK)
+        return store__fail(st, "checkpoint");
+    return 0;
+}
+
+static int on_progress(void *arg)
+{
+    store_t *st = arg;
+
+    if (util_monotonic_ms() < st->deadline_ms)
+        return 0;
+    st->interrupted = 1;
+    return 1;
+}
+
+void store_set_deadline(store_t *st, int64_t deadline_ms)
+{
+    st->deadline_ms = deadline_ms;
+    st->interrupted = 0;
+    if (deadline_ms == 0)
+        sqlite3_progress_handler(st->db, 0, NULL, NULL);
+    else
+        sqlite3_progress_handler(st->db, STORE_PROGRESS_STEPS, on_progress, st);
+}
+
+int store_interrupted(store_t *st)
+{
+    return st->interrupted;
+}

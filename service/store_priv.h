@@ -1,0 +1,63 @@
+/*
+ * store_priv.h - what the store's files share: the connection and its statement cache.
+ */
+#ifndef WSA_STORE_PRIV_H
+#define WSA_STORE_PRIV_H
+
+#include <sqlite3.h>
+#include "store.h"
+
+/* Every statement this layer runs, prepared on first use and kept for the connection. */
+typedef enum {
+    STORE_Q_BEGIN = 0,
+    STORE_Q_COMMIT,
+    STORE_Q_ROLLBACK,
+    STORE_Q_USER_VERSION,
+    STORE_Q_APPLIANCE,
+    STORE_Q_SOURCE_FIND,
+    STORE_Q_SOURCE_SHORTER,
+    STORE_Q_SOURCE_ADD,
+    STORE_Q_SOURCE_RENEW,
+    STORE_Q_SOURCE_UPDATE,
+    STORE_Q_ADD_TXN,
+    STORE_Q_ADD_REJECT,
+    STORE_Q_SIGHT_CLIENT_IP,
+    STORE_Q_SIGHT_DEST_IP,
+    STORE_Q_SIGHT_HOST,
+    STORE_Q_SIGHT_DOMAIN,
+    STORE_Q_SIGHT_URL,
+    STORE_Q_SIGHT_SHA256,
+    STORE_Q_SIGHT_USER,
+    STORE_Q_SIGHT_FILE_NAME,
+    STORE_Q_SIGHT_USER_AGENT,
+    STORE_Q_EVID_SHA256,
+    STORE_Q_EVID_URL,
+    STORE_Q_EVID_HOST,
+    STORE_Q_COUNT,
+} store_q_t;
+
+struct store {
+    sqlite3 *db;
+    char *path;
+    store_mode_t mode;
+    sqlite3_stmt *stmt[STORE_Q_COUNT];
+    int64_t deadline_ms;
+    int interrupted;
+    char *rawbuf; /* the current row's raw line made valid UTF-8 */
+    size_t rawcap;
+    char err[STORE_ERR_LEN];
+};
+
+/** The SQL text of a statement (for EXPLAIN QUERY PLAN in tests, and for preparing). */
+const char *store__sql(store_q_t q);
+
+/** The cached statement `q`, reset and with its bindings cleared; NULL on error (message set). */
+sqlite3_stmt *store__stmt(store_t *st, store_q_t q);
+
+/** Sets the message to "<path>: <what>: <SQLite's reason>" and returns -1. */
+int store__fail(store_t *st, const char *what);
+
+/** Sets the message to "<path>: <formatted text>" and returns -1. */
+int store__failf(store_t *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,323 @@
+/*
+ * store_query.c - the query side: sightings of an observable and the appliance's evidence.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "store_priv.h"
+#include "util.h"
+
+/* Column positions of the sighting statements (SIGHT_SELECT in store_sql.c). */
+enum {
+    C_ID = 0,
+    C_TIME,
+    C_ELAPSED,
+    C_APPLIANCE,
+    C_CLIENT_IP,
+    C_USER_RAW,
+    C_USER_DOMAIN,
+    C_USER_NAME,
+    C_METHOD,
+    C_URL,
+    C_HOST,
+    C_DEST_IP,
+    C_DEST_PORT,
+    C_RESULT_CODE,
+    C_HTTP_STATUS,
+    C_BYTES,
+    C_MIME,
+    C_ACL_TAG,
+    C_ACTION,
+    C_ACCESS_POLICY,
+    C_CATEGORY,
+    C_WBRS_RAW,
+    C_THREAT_TYPE,
+    C_AVC_APP,
+    C_AMP_VERDICT,
+    C_AMP_THREAT_NAME,
+    C_AMP_FILE_NAME,
+    C_SHA256,
+    C_USER_AGENT,
+    C_RAW,
+    C_MALWARE,
+    C_SOURCE_NAME,
+    C_OFFSET,
+};
+
+/* The LIMIT parameter of every sighting statement. */
+#define SIGHT_LIMIT_PARAM 9
+
+#define DEFAULT_WBRS_BLOCK (-6.0)
+
+static const char *col_text(sqlite3_stmt *s, int i)
+{
+    return (const char *)sqlite3_column_text(s, i);
+}
+
+/* The raw line as valid UTF-8, in the connection's buffer; NULL when out of memory. */
+static const char *raw_text(store_t *st, sqlite3_stmt *s)
+{
+    const char *raw = sqlite3_column_blob(s, C_RAW);
+    size_t len = (size_t)sqlite3_column_bytes(s, C_RAW);
+    size_t need = 3 * len + 1;
+
+    if (need > st->rawcap) {
+        char *p = realloc(st->rawbuf, need);
+        if (p == NULL)
+            return NULL;
+        st->rawbuf = p;
+        st->rawcap = need;
+    }
+    util_utf8_sanitize(raw != NULL ? raw : "", len, st->rawbuf);
+    return st->rawbuf;
+}
+
+static int fill_row(store_t *st, sqlite3_stmt *s, store_row_t *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->id = sqlite3_column_int64(s, C_ID);
+    r->time_ms = sqlite3_column_int64(s, C_TIME);
+    r->elapsed_ms = sqlite3_column_int64(s, C_ELAPSED);
+    r->appliance = col_text(s, C_APPLIANCE);
+    r->client_ip = col_text(s, C_CLIENT_IP);
+    r->user_raw = col_text(s, C_USER_RAW);
+    r->user_domain = col_text(s, C_USER_DOMAIN);
+    r->user_name = col_text(s, C_USER_NAME);
+    r->method = col_text(s, C_METHOD);
+    r->url = col_text(s, C_URL);
+    r->host = col_text(s, C_HOST);
+    r->dest_ip = col_text(s, C_DEST_IP);
+    r->dest_port = sqlite3_column_int(s, C_DEST_PORT);
+    r->result_code = col_text(s, C_RESULT_CODE);
+    r->http_status = sqlite3_column_int(s, C_HTTP_STATUS);
+    r->bytes = sqlite3_column_int64(s, C_BYTES);
+    r->mime = col_text(s, C_MIME);
+    r->acl_tag = col_text(s, C_ACL_TAG);
+    r->action = col_text(s, C_ACTION);
+    r->access_policy = col_text(s, C_ACCESS_POLICY);
+    r->category = col_text(s, C_CATEGORY);
+    r->wbrs_raw = col_text(s, C_WBRS_RAW);
+    r->threat_type = col_text(s, C_THREAT_TYPE);
+    r->avc_app = col_text(s, C_AVC_APP);
+    r->amp_verdict = sqlite3_column_type(s, C_AMP_VERDICT) == SQLITE_NULL
+                         ? -1
+                         : sqlite3_column_int(s, C_AMP_VERDICT);
+    r->amp_threat_name = col_text(s, C_AMP_THREAT_NAME);
+    r->amp_file_name = col_text(s, C_AMP_FILE_NAME);
+    r->sha256 = col_text(s, C_SHA256);
+    r->user_agent = col_text(s, C_USER_AGENT);
+    r->malware = sqlite3_column_int(s, C_MALWARE);
+    r->source_name = col_text(s, C_SOURCE_NAME);
+    r->offset = sqlite3_column_int64(s, C_OFFSET);
+    /* last: the text pointers above stay valid, the blob is read into our own buffer */
+    if ((r->raw = raw_text(st, s)) == NULL)
+        return store__failf(st, "out of memory for a line of %d bytes",
+                            sqlite3_column_bytes(s, C_RAW));
+    return 0;
+}
+
+/* One ordered statement of a sighting walk: the row it stands on, if any. */
+typedef struct stream {
+    sqlite3_stmt *s;
+    int has;
+    int64_t time_ms, id;
+} stream_t;
+
+static int stream_next(store_t *st, stream_t *x)
+{
+    int rc;
+
+    if (x->s == NULL) {
+        x->has = 0;
+        return 0;
+    }
+    rc = sqlite3_step(x->s);
+    if (rc == SQLITE_ROW) {
+        x->has = 1;
+        x->id = sqlite3_column_int64(x->s, C_ID);
+        x->time_ms = sqlite3_column_int64(x->s, C_TIME);
+        return 0;
+    }
+    x->has = 0;
+    if (rc != SQLITE_DONE)
+        return store__fail(st, "reading sightings");
+    return 0;
+}
+
+/* The stream whose row comes first (newest, then highest id); NULL when both are done. */
+static stream_t *stream_pick(stream_t *a, stream_t *b)
+{
+    if (!a->has)
+        return b->has ? b : NULL;
+    if (!b->has)
+        return a;
+    if (a->time_ms != b->time_ms)
+        return a->time_ms > b->time_ms ? a : b;
+    return a->id >= b->id ? a : b;
+}
+
+/*
+ * Merges up to two statements ordered by (time_ms DESC, id DESC), skipping a row both give
+ * (an address that is client and destination of one transaction), so an ip needs no
+ * temporary sort of an OR.
+ */
+static int walk(store_t *st, stream_t *a, stream_t *b, int limit, store_row_cb cb, void *ctx,
+                int *more)
+{
+    store_row_t row;
+    int n = 0;
+
+    if (stream_next(st, a) != 0 || stream_next(st, b) != 0)
+        return -1;
+    for (;;) {
+        stream_t *x = stream_pick(a, b);
+        int64_t id;
+        if (x == NULL)
+            break;
+        if (n >= limit) {
+            *more = 1;
+            break;
+        }
+        if (fill_row(st, x->s, &row) != 0)
+            return -1;
+        n++;
+        if (cb(&row, ctx) != 0)
+            break;
+        id = x->id;
+        if (stream_next(st, x) != 0)
+            return -1;
+        stream_t *y = x == a ? b : a;
+        if (y->has && y->id == id && stream_next(st, y) != 0)
+            return -1;
+    }
+    return n;
+}
+
+static sqlite3_stmt *sight_stmt(store_t *st, store_q_t q, const obs_t *o, int limit)
+{
+    sqlite3_stmt *s = store__stmt(st, q);
+
+    if (s == NULL)
+        return NULL;
+    sqlite3_bind_text(s, 1, o->key, -1, SQLITE_STATIC);
+    if (q == STORE_Q_SIGHT_DOMAIN)
+        sqlite3_bind_text(s, 2, o->key_reg_domain, -1, SQLITE_STATIC);
+    if (q == STORE_Q_SIGHT_USER && o->key_domain != NULL)
+        sqlite3_bind_text(s, 3, o->key_domain, -1, SQLITE_STATIC);
+    /* one more than asked, to know whether more exist */
+    sqlite3_bind_int64(s, SIGHT_LIMIT_PARAM, (sqlite3_int64)limit + 1);
+    return s;
+}
+
+/* The statement of each observable type; the second of ip/ipv6 is the destination. */
+static int sight_queries(const obs_t *o, store_q_t *first, store_q_t *second)
+{
+    *second = STORE_Q_COUNT;
+    switch (o->type) {
+    case OBS_IP:
+    case OBS_IPV6:
+        *first = STORE_Q_SIGHT_CLIENT_IP;
+        *second = STORE_Q_SIGHT_DEST_IP;
+        return 1;
+    case OBS_DOMAIN:
+    case OBS_HOSTNAME:
+        *first = o->key_reg_domain != NULL ? STORE_Q_SIGHT_DOMAIN : STORE_Q_SIGHT_HOST;
+        return 1;
+    case OBS_URL:
+        *first = STORE_Q_SIGHT_URL;
+        return 1;
+    case OBS_SHA256:
+        *first = STORE_Q_SIGHT_SHA256;
+        return 1;
+    case OBS_USER:
+        *first = STORE_Q_SIGHT_USER;
+        return 1;
+    case OBS_FILE_NAME:
+        *first = STORE_Q_SIGHT_FILE_NAME;
+        return 1;
+    case OBS_USER_AGENT:
+        *first = STORE_Q_SIGHT_USER_AGENT;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+int store_sightings(store_t *st, const obs_t *o, int limit, store_row_cb cb, void *ctx, int *more)
+{
+    stream_t a = {0}, b = {0};
+    store_q_t q1, q2;
+    int n = -1;
+
+    *more = 0;
+    st->interrupted = 0;
+    if (limit < 0)
+        limit = 0;
+    if (o->key == NULL || !sight_queries(o, &q1, &q2))
+        return 0;
+    if ((a.s = sight_stmt(st, q1, o, limit)) == NULL)
+        goto out;
+    if (q2 != STORE_Q_COUNT && (b.s = sight_stmt(st, q2, o, limit)) == NULL)
+        goto out;
+    n = walk(st, &a, &b, limit, cb, ctx, more);
+out:
+    /* reset now: an open statement would hold a read snapshot and stall checkpoints */
+    if (a.s != NULL)
+        sqlite3_reset(a.s);
+    if (b.s != NULL)
+        sqlite3_reset(b.s);
+    return n;
+}
+
+static const char reason_amp[] = "AMP file verdict malicious";
+static const char reason_malware_block[] = "blocked by the appliance's anti-malware scanning";
+static const char reason_wbrs[] = "web reputation score at or below the block threshold";
+
+int store_evidence(store_t *st, const obs_t *o, int64_t since_ms, const store_thresholds_t *th,
+                   store_evidence_t *out)
+{
+    double block = th != NULL ? th->wbrs_block : DEFAULT_WBRS_BLOCK;
+    sqlite3_stmt *s;
+    store_q_t q;
+    int rc, first_rule;
+
+    memset(out, 0, sizeof(*out));
+    st->interrupted = 0;
+    switch (o->type) {
+    case OBS_SHA256:
+        q = STORE_Q_EVID_SHA256;
+        break;
+    case OBS_URL:
+        q = STORE_Q_EVID_URL;
+        break;
+    case OBS_DOMAIN:
+    case OBS_HOSTNAME:
+        q = STORE_Q_EVID_HOST;
+        break;
+    default:
+        return 0;
+    }
+    if (o->key == NULL)
+        return 0;
+    if ((s = store__stmt(st, q)) == NULL)
+        return -1;
+    sqlite3_bind_text(s, 1, o->key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, since_ms);
+    sqlite3_bind_double(s, 3, block);
+    rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(s);
+        return rc == SQLITE_DONE ? 0 : store__fail(st, "looking for evidence");
+    }
+    /* column 1 says whether the newest row met the type's first rule (AMP, or WBRS) */
+    first_rule = sqlite3_column_int(s, 1);
+    out->disposition = 2;
+    out->latest_ms = sqlite3_column_int64(s, 0);
+    if (q == STORE_Q_EVID_SHA256)
+        out->reason = first_rule ? reason_amp : reason_malware_block;
+    else if (q == STORE_Q_EVID_URL)
+        out->reason = first_rule ? reason_wbrs : reason_malware_block;
+    else
+        out->reason = reason_wbrs;
+    sqlite3_reset(s);
+    return 1;
+}

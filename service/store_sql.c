@@ -1,0 +1,93 @@
+/*
+ * store_sql.c - the text of every statement the store prepares.
+ *
+ * Kept in one table so that the tests can check the plan of each one (every sighting query
+ * must be an index search with no temporary B-tree for its ORDER BY).
+ */
+#include "store_priv.h"
+
+/*
+ * The columns of store_row_t, in its order. The names of the appliance and the source are
+ * scalar subqueries by primary key rather than joins: with statistics saying those tables
+ * are tiny, the planner would scan them for every row instead.
+ */
+#define SIGHT_SELECT                                                                               \
+    "SELECT t.id, t.time_ms, t.elapsed_ms,"                                                        \
+    " (SELECT a.name FROM appliances AS a WHERE a.id = t.appliance_id), t.client_ip,"              \
+    " t.user_raw, t.user_domain, t.user_name, t.method, t.url, t.host, t.dest_ip, t.dest_port,"    \
+    " t.result_code, t.http_status, t.bytes, t.mime, t.acl_tag, t.action, t.access_policy,"        \
+    " t.category, t.wbrs_raw, t.threat_type, t.avc_app, t.amp_verdict, t.amp_threat_name,"         \
+    " t.amp_file_name, t.sha256, t.user_agent, t.raw, t.malware,"                                  \
+    " (SELECT s.name FROM sources AS s WHERE s.id = t.source_id), t.offset"                        \
+    " FROM transactions AS t "
+#define SIGHT_ORDER " ORDER BY t.time_ms DESC, t.id DESC LIMIT ?9"
+
+/* A tag of the appliance's anti-malware engines blocking the transaction. */
+#define MALWARE_TAG "substr(acl_tag, 1, 9) IN ('BLOCK_AMW', 'BLOCK_AMP')"
+
+static const char *const store_sql_text[STORE_Q_COUNT] = {
+    [STORE_Q_BEGIN] = "BEGIN IMMEDIATE",
+    [STORE_Q_COMMIT] = "COMMIT",
+    [STORE_Q_ROLLBACK] = "ROLLBACK",
+    [STORE_Q_USER_VERSION] = "PRAGMA user_version",
+    [STORE_Q_APPLIANCE] = "INSERT INTO appliances (name, first_seen_ms, last_seen_ms)"
+                          " VALUES (?1, ?2, ?2) ON CONFLICT (name) DO UPDATE"
+                          " SET last_seen_ms = excluded.last_seen_ms RETURNING id",
+    [STORE_Q_SOURCE_FIND] = "SELECT id, offset, lines, rejects, size FROM sources"
+                            " WHERE identity = ?1 AND prefix_len = ?2",
+    [STORE_Q_SOURCE_SHORTER] = "SELECT DISTINCT prefix_len FROM sources"
+                               " WHERE identity IS NOT NULL AND prefix_len > 0"
+                               " AND prefix_len < ?1 ORDER BY prefix_len DESC",
+    [STORE_Q_SOURCE_ADD] = "INSERT INTO sources (identity, prefix_len, name, first_seen_ms,"
+                           " last_seen_ms) VALUES (?1, ?2, ?3, ?4, ?4) RETURNING id",
+    [STORE_Q_SOURCE_RENEW] = "UPDATE sources SET identity = ?2, prefix_len = ?3, name = ?4,"
+                             " last_seen_ms = ?5 WHERE id = ?1",
+    [STORE_Q_SOURCE_UPDATE] = "UPDATE sources SET size = ?2, offset = ?3, lines = ?4,"
+                              " rejects = ?5, last_seen_ms = ?6 WHERE id = ?1",
+    [STORE_Q_ADD_TXN] =
+        "INSERT INTO transactions (time_ms, elapsed_ms, client_ip, user_raw, user_domain,"
+        " user_name, user_realm, method, url, host, reg_domain, dest_ip, dest_port,"
+        " result_code, http_status, bytes, mime, acl_raw, acl_tag, action, access_policy,"
+        " identity_policy, malware_policy, dlp_policy, ext_dlp_policy, routing_policy,"
+        " tap_policy, category, category_full, wbrs, wbrs_raw, threat_type, avc_app, avc_type,"
+        " avc_behavior, resp_verdict_name, amp_verdict, amp_threat_name, amp_score,"
+        " amp_file_name, sha256, user_agent, custom_pre, custom_post, malware, warnings,"
+        " format, appliance_id, source_id, offset, raw) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+        " ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24,"
+        " ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40,"
+        " ?41, ?42, ?43, ?44, ?45, ?46, ?47, ?48, ?49, ?50, ?51)"
+        " ON CONFLICT (source_id, offset) DO NOTHING",
+    [STORE_Q_ADD_REJECT] = "INSERT INTO rejects (source_id, offset, raw, reason, added_ms)"
+                           " VALUES (?1, ?2, ?3, ?4, ?5)"
+                           " ON CONFLICT (source_id, offset) DO NOTHING",
+    [STORE_Q_SIGHT_CLIENT_IP] = SIGHT_SELECT "WHERE t.client_ip = ?1" SIGHT_ORDER,
+    [STORE_Q_SIGHT_DEST_IP] = SIGHT_SELECT "WHERE t.dest_ip = ?1" SIGHT_ORDER,
+    [STORE_Q_SIGHT_HOST] = SIGHT_SELECT "WHERE t.host = ?1" SIGHT_ORDER,
+    /* the host itself or a subdomain: a suffix compared as a string, never a pattern */
+    [STORE_Q_SIGHT_DOMAIN] =
+        SIGHT_SELECT "WHERE t.reg_domain = ?2 AND (t.host = ?1"
+                     " OR substr(t.host, -length(?1) - 1) = '.' || ?1)" SIGHT_ORDER,
+    [STORE_Q_SIGHT_URL] = SIGHT_SELECT "WHERE t.url = ?1" SIGHT_ORDER,
+    [STORE_Q_SIGHT_SHA256] = SIGHT_SELECT "WHERE t.sha256 = ?1" SIGHT_ORDER,
+    [STORE_Q_SIGHT_USER] =
+        SIGHT_SELECT "WHERE t.user_name = ?1 COLLATE NOCASE"
+                     " AND (?3 IS NULL OR t.user_domain = ?3 COLLATE NOCASE)" SIGHT_ORDER,
+    [STORE_Q_SIGHT_FILE_NAME] = SIGHT_SELECT "WHERE t.amp_file_name = ?1" SIGHT_ORDER,
+    [STORE_Q_SIGHT_USER_AGENT] = SIGHT_SELECT "WHERE t.user_agent = ?1" SIGHT_ORDER,
+    [STORE_Q_EVID_SHA256] = "SELECT time_ms, amp_verdict > 3 FROM transactions"
+                            " WHERE sha256 = ?1 AND time_ms >= ?2"
+                            " AND (amp_verdict > 3 OR " MALWARE_TAG ")"
+                            " ORDER BY time_ms DESC, id DESC LIMIT 1",
+    [STORE_Q_EVID_URL] = "SELECT time_ms, wbrs <= ?3 FROM transactions"
+                         " WHERE url = ?1 AND time_ms >= ?2"
+                         " AND (wbrs <= ?3 OR " MALWARE_TAG ")"
+                         " ORDER BY time_ms DESC, id DESC LIMIT 1",
+    [STORE_Q_EVID_HOST] = "SELECT time_ms, 1 FROM transactions"
+                          " WHERE host = ?1 AND time_ms >= ?2 AND wbrs <= ?3"
+                          " ORDER BY time_ms DESC, id DESC LIMIT 1",
+};
+
+const char *store__sql(store_q_t q)
+{
+    return store_sql_text[q];
+}

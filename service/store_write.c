@@ -1,0 +1,281 @@
+/*
+ * store_write.c - the ingest side: appliances, sources, transactions and rejects.
+ */
+#include <string.h>
+#include <openssl/sha.h>
+#include "store_priv.h"
+#include "util.h"
+
+#define HEX_SHA256_LEN (2 * SHA256_DIGEST_LENGTH + 1)
+
+/* Steps a statement that returns one integer (RETURNING id); -1 on error. */
+static int step_id(store_t *st, sqlite3_stmt *s, const char *what, int64_t *id)
+{
+    int rc = sqlite3_step(s);
+
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(s);
+        return store__fail(st, what);
+    }
+    *id = sqlite3_column_int64(s, 0);
+    /* RETURNING writes when the statement runs to completion */
+    rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        return store__fail(st, what);
+    return 0;
+}
+
+static int step_done(store_t *st, sqlite3_stmt *s, const char *what)
+{
+    int rc = sqlite3_step(s);
+
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        return store__fail(st, what);
+    return 0;
+}
+
+int store_appliance_id(store_t *st, const char *name, int64_t *id)
+{
+    sqlite3_stmt *s = store__stmt(st, STORE_Q_APPLIANCE);
+
+    if (s == NULL)
+        return -1;
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, util_now_ms());
+    return step_id(st, s, "adding an appliance", id);
+}
+
+static void hash_hex(const unsigned char *data, size_t len, char *hex)
+{
+    unsigned char md[SHA256_DIGEST_LENGTH];
+
+    SHA256(data, len, md);
+    util_hex(md, sizeof(md), hex);
+}
+
+/* Looks for a source by (identity, prefix_len): 1 found (filled), 0 not, -1 error. */
+static int find_source(store_t *st, const char *hex, size_t prefix_len, store_source_t *out)
+{
+    sqlite3_stmt *s = store__stmt(st, STORE_Q_SOURCE_FIND);
+    int rc;
+
+    if (s == NULL)
+        return -1;
+    sqlite3_bind_text(s, 1, hex, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, (sqlite3_int64)prefix_len);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        out->id = sqlite3_column_int64(s, 0);
+        out->offset = sqlite3_column_int64(s, 1);
+        out->lines = sqlite3_column_int64(s, 2);
+        out->rejects = sqlite3_column_int64(s, 3);
+        out->size = sqlite3_column_int64(s, 4);
+        sqlite3_reset(s);
+        return 1;
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        return store__fail(st, "looking up a source");
+    return 0;
+}
+
+/*
+ * A file first seen while shorter than STORE_SOURCE_PREFIX has a shorter recorded prefix:
+ * try each recorded length below ours, longest first, against the same bytes of this file.
+ */
+static int find_shorter_source(store_t *st, const unsigned char *prefix, size_t prefix_len,
+                               store_source_t *out)
+{
+    int64_t lens[STORE_SOURCE_PREFIX];
+    size_t n = 0;
+    sqlite3_stmt *s = store__stmt(st, STORE_Q_SOURCE_SHORTER);
+    int rc;
+
+    if (s == NULL)
+        return -1;
+    sqlite3_bind_int64(s, 1, (sqlite3_int64)prefix_len);
+    /* collected first: find_source reuses the connection while this would still be open */
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW && n < STORE_SOURCE_PREFIX)
+        lens[n++] = sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return store__fail(st, "looking up a source");
+    for (size_t i = 0; i < n; i++) {
+        char hex[HEX_SHA256_LEN];
+        hash_hex(prefix, (size_t)lens[i], hex);
+        if ((rc = find_source(st, hex, (size_t)lens[i], out)) != 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int renew_source(store_t *st, int64_t id, const char *hex, size_t prefix_len,
+                        const char *name)
+{
+    sqlite3_stmt *s = store__stmt(st, STORE_Q_SOURCE_RENEW);
+
+    if (s == NULL)
+        return -1;
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_text(s, 2, hex, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, (sqlite3_int64)prefix_len);
+    sqlite3_bind_text(s, 4, name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 5, util_now_ms());
+    return step_done(st, s, "updating a source");
+}
+
+static int add_source(store_t *st, const char *hex, size_t prefix_len, const char *name,
+                      store_source_t *out)
+{
+    sqlite3_stmt *s = store__stmt(st, STORE_Q_SOURCE_ADD);
+
+    if (s == NULL)
+        return -1;
+    memset(out, 0, sizeof(*out));
+    if (hex != NULL)
+        sqlite3_bind_text(s, 1, hex, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, (sqlite3_int64)prefix_len);
+    sqlite3_bind_text(s, 3, name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 4, util_now_ms());
+    return step_id(st, s, "adding a source", &out->id);
+}
+
+int store_source_open(store_t *st, const char *name, const unsigned char *prefix, size_t prefix_len,
+                      store_source_t *out)
+{
+    char hex[HEX_SHA256_LEN];
+    int rc;
+
+    if (prefix == NULL)
+        return add_source(st, NULL, 0, name, out);
+    if (prefix_len > STORE_SOURCE_PREFIX)
+        return store__failf(st, "source prefix of %zu bytes, at most %d", prefix_len,
+                            STORE_SOURCE_PREFIX);
+    hash_hex(prefix, prefix_len, hex);
+    rc = find_source(st, hex, prefix_len, out);
+    if (rc == 0 && prefix_len > 0)
+        rc = find_shorter_source(st, prefix, prefix_len, out);
+    if (rc < 0)
+        return -1;
+    if (rc == 0)
+        return add_source(st, hex, prefix_len, name, out);
+    /* found: record the longer prefix (a grown file) and the name it goes by now */
+    return renew_source(st, out->id, hex, prefix_len, name);
+}
+
+int store_source_update(store_t *st, const store_source_t *src)
+{
+    sqlite3_stmt *s = store__stmt(st, STORE_Q_SOURCE_UPDATE);
+
+    if (s == NULL)
+        return -1;
+    sqlite3_bind_int64(s, 1, src->id);
+    sqlite3_bind_int64(s, 2, src->size);
+    sqlite3_bind_int64(s, 3, src->offset);
+    sqlite3_bind_int64(s, 4, src->lines);
+    sqlite3_bind_int64(s, 5, src->rejects);
+    sqlite3_bind_int64(s, 6, util_now_ms());
+    return step_done(st, s, "recording a source's progress");
+}
+
+static void bind_str(sqlite3_stmt *s, int i, const char *v)
+{
+    if (v != NULL)
+        sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+}
+
+/* Parameters 1 to 47 of the INSERT: the parsed record, absent values left NULL. */
+static void bind_txn_fields(sqlite3_stmt *s, const ingest_rec_t *r)
+{
+    sqlite3_bind_int64(s, 1, r->time_ms);
+    sqlite3_bind_int64(s, 2, r->elapsed_ms);
+    bind_str(s, 3, r->client_ip);
+    bind_str(s, 4, r->user_raw);
+    bind_str(s, 5, r->user_domain);
+    bind_str(s, 6, r->user_name);
+    bind_str(s, 7, r->user_realm);
+    bind_str(s, 8, r->method);
+    bind_str(s, 9, r->url);
+    bind_str(s, 10, r->host);
+    bind_str(s, 11, r->reg_domain);
+    bind_str(s, 12, r->dest_ip);
+    sqlite3_bind_int(s, 13, r->dest_port);
+    bind_str(s, 14, r->result_code);
+    sqlite3_bind_int(s, 15, r->http_status);
+    sqlite3_bind_int64(s, 16, r->bytes);
+    bind_str(s, 17, r->mime);
+    bind_str(s, 18, r->acl_raw);
+    bind_str(s, 19, r->acl_tag);
+    bind_str(s, 20, ingest_action_name(r->action));
+    bind_str(s, 21, r->access_policy);
+    bind_str(s, 22, r->identity_policy);
+    bind_str(s, 23, r->malware_policy);
+    bind_str(s, 24, r->dlp_policy);
+    bind_str(s, 25, r->ext_dlp_policy);
+    bind_str(s, 26, r->routing_policy);
+    bind_str(s, 27, r->tap_policy);
+    bind_str(s, 28, r->category);
+    bind_str(s, 29, r->category_full);
+    if (r->has_wbrs)
+        sqlite3_bind_double(s, 30, r->wbrs);
+    bind_str(s, 31, r->wbrs_raw);
+    bind_str(s, 32, r->threat_type);
+    bind_str(s, 33, r->avc_app);
+    bind_str(s, 34, r->avc_type);
+    bind_str(s, 35, r->avc_behavior);
+    bind_str(s, 36, r->resp_verdict_name);
+    if (r->amp_verdict >= 0)
+        sqlite3_bind_int(s, 37, r->amp_verdict);
+    bind_str(s, 38, r->amp_threat_name);
+    if (r->amp_score >= 0)
+        sqlite3_bind_int(s, 39, r->amp_score);
+    bind_str(s, 40, r->amp_file_name);
+    bind_str(s, 41, r->sha256);
+    bind_str(s, 42, r->user_agent);
+    bind_str(s, 43, r->custom_pre);
+    bind_str(s, 44, r->custom_post);
+    sqlite3_bind_int(s, 45, r->malware != 0);
+    sqlite3_bind_int64(s, 46, (sqlite3_int64)r->warnings);
+    bind_str(s, 47, r->format);
+}
+
+/* Runs an INSERT .. ON CONFLICT DO NOTHING: 1 added, 0 already there, -1 error. */
+static int step_insert(store_t *st, sqlite3_stmt *s, const char *what)
+{
+    if (step_done(st, s, what) != 0)
+        return -1;
+    return sqlite3_changes(st->db) > 0 ? 1 : 0;
+}
+
+int store_add_txn(store_t *st, int64_t source_id, int64_t offset, int64_t appliance_id,
+                  const ingest_rec_t *rec, const char *raw, size_t rawlen)
+{
+    sqlite3_stmt *s = store__stmt(st, STORE_Q_ADD_TXN);
+
+    if (s == NULL)
+        return -1;
+    bind_txn_fields(s, rec);
+    sqlite3_bind_int64(s, 48, appliance_id);
+    sqlite3_bind_int64(s, 49, source_id);
+    sqlite3_bind_int64(s, 50, offset);
+    /* an empty BLOB must not become NULL: the column is NOT NULL */
+    sqlite3_bind_blob64(s, 51, rawlen > 0 ? raw : "", rawlen, SQLITE_STATIC);
+    return step_insert(st, s, "adding a transaction");
+}
+
+int store_add_reject(store_t *st, int64_t source_id, int64_t offset, const char *raw, size_t rawlen,
+                     const char *reason)
+{
+    sqlite3_stmt *s = store__stmt(st, STORE_Q_ADD_REJECT);
+
+    if (s == NULL)
+        return -1;
+    sqlite3_bind_int64(s, 1, source_id);
+    sqlite3_bind_int64(s, 2, offset);
+    sqlite3_bind_blob64(s, 3, rawlen > 0 ? raw : "", rawlen, SQLITE_STATIC);
+    sqlite3_bind_text(s, 4, reason != NULL ? reason : "rejected", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 5, util_now_ms());
+    return step_insert(st, s, "adding a rejected line");
+}

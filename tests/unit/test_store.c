@@ -1,0 +1,740 @@
+/*
+ * test_store.c - the tracking database: schema, query plans, sightings, evidence, sources.
+ *
+ * Records are filled by hand (no parser), so every expected value below follows from the
+ * rows each test adds.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include "../../service/store_priv.h"
+#include "util.h"
+
+typedef struct fixture {
+    char dir[64];
+    char path[128];
+    store_t *st;
+    int64_t source_id, appliance_id, next_offset;
+} fixture_t;
+
+static int setup(void **state)
+{
+    fixture_t *f = calloc(1, sizeof(*f));
+    char err[STORE_ERR_LEN];
+    store_source_t src;
+
+    snprintf(f->dir, sizeof(f->dir), "/tmp/wr-store-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    /* two missing folders: a read-write open creates them */
+    snprintf(f->path, sizeof(f->path), "%s/a/b/t.db", f->dir);
+    assert_int_equal(store_open(&f->st, f->path, STORE_READ_WRITE, err, sizeof(err)), 0);
+    assert_int_equal(store_source_open(f->st, "stdin", NULL, 0, &src), 0);
+    f->source_id = src.id;
+    assert_int_equal(store_appliance_id(f->st, "wsa1", &f->appliance_id), 0);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture_t *f = *state;
+    char cmd[160];
+
+    store_close(f->st);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(f);
+    return 0;
+}
+
+/* A record with only a time; the tests set the fields they look at. */
+static ingest_rec_t rec_at(int64_t time_ms)
+{
+    ingest_rec_t r;
+
+    memset(&r, 0, sizeof(r));
+    r.time_ms = time_ms;
+    r.elapsed_ms = 5;
+    r.method = "GET";
+    r.action = INGEST_ACTION_ALLOWED;
+    r.amp_verdict = -1;
+    r.amp_score = -1;
+    r.format = "squid-15";
+    return r;
+}
+
+/* Adds a record at the next offset of the fixture's source; returns its id. */
+static int64_t add(fixture_t *f, const ingest_rec_t *r)
+{
+    const char raw[] = "raw line";
+    int64_t off = f->next_offset;
+
+    f->next_offset += 100;
+    assert_int_equal(store_add_txn(f->st, f->source_id, off, f->appliance_id, r, raw, 8), 1);
+    return sqlite3_last_insert_rowid(f->st->db);
+}
+
+typedef struct seen {
+    int n;
+    int64_t ids[64];
+    int64_t times[64];
+    int stop_after; /* 0: never stop */
+} seen_t;
+
+static int on_row(const store_row_t *row, void *ctx)
+{
+    seen_t *s = ctx;
+
+    s->ids[s->n] = row->id;
+    s->times[s->n] = row->time_ms;
+    s->n++;
+    return s->stop_after != 0 && s->n >= s->stop_after;
+}
+
+static int sightings(fixture_t *f, obs_type_t type, const char *key, const char *key_domain,
+                     const char *key_reg_domain, int limit, seen_t *seen, int *more)
+{
+    obs_t o = {.type = type,
+               .value = key,
+               .key = key,
+               .key_domain = key_domain,
+               .key_reg_domain = key_reg_domain};
+
+    memset(seen, 0, sizeof(*seen));
+    return store_sightings(f->st, &o, limit, on_row, seen, more);
+}
+
+/* Sightings count only, with a generous limit. */
+static int count(fixture_t *f, obs_type_t type, const char *key, const char *key_domain,
+                 const char *key_reg_domain)
+{
+    seen_t seen;
+    int more = -1;
+    int n = sightings(f, type, key, key_domain, key_reg_domain, 50, &seen, &more);
+
+    assert_int_equal(more, 0);
+    return n;
+}
+
+static void test_schema_version(void **state)
+{
+    fixture_t *f = *state;
+    char err[STORE_ERR_LEN];
+    sqlite3_stmt *s;
+    store_t *ro = NULL;
+
+    assert_int_equal(store_schema_version(), 1);
+    assert_int_equal(store_healthy(f->st), 1);
+    assert_int_equal(sqlite3_prepare_v2(f->st->db, "PRAGMA user_version", -1, &s, NULL), 0);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(s, 0), 1);
+    sqlite3_finalize(s);
+    assert_int_equal(sqlite3_prepare_v2(f->st->db, "PRAGMA journal_mode", -1, &s, NULL), 0);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(s, 0), "wal");
+    sqlite3_finalize(s);
+
+    /* a second read-write open finds the schema current and applies nothing */
+    store_close(f->st);
+    assert_int_equal(store_open(&f->st, f->path, STORE_READ_WRITE, err, sizeof(err)), 0);
+    assert_int_equal(store_open(&ro, f->path, STORE_READ_ONLY, err, sizeof(err)), 0);
+    assert_int_equal(store_healthy(ro), 1);
+    /* a read-only store refuses writes */
+    assert_int_equal(store_appliance_id(ro, "x", &(int64_t){0}), -1);
+    assert_non_null(strstr(store_errmsg(ro), f->path));
+    store_close(ro);
+}
+
+static void test_readonly_missing(void **state)
+{
+    fixture_t *f = *state;
+    char path[160], err[STORE_ERR_LEN], expect[STORE_ERR_LEN];
+    store_t *st = (store_t *)1;
+
+    snprintf(path, sizeof(path), "%s/missing/x.db", f->dir);
+    assert_int_equal(store_open(&st, path, STORE_READ_ONLY, err, sizeof(err)), -1);
+    assert_null(st);
+    snprintf(expect, sizeof(expect),
+             "%s: cannot open the database read-only: No such file or directory", path);
+    assert_string_equal(err, expect);
+    /* and nothing was created on the way */
+    assert_int_equal(access(path, F_OK), -1);
+    snprintf(path, sizeof(path), "%s/missing", f->dir);
+    assert_int_equal(access(path, F_OK), -1);
+}
+
+static void test_foreign_and_old_files(void **state)
+{
+    fixture_t *f = *state;
+    char path[160], err[STORE_ERR_LEN], expect[STORE_ERR_LEN];
+    store_t *st = NULL;
+    sqlite3 *db;
+
+    /* an SQLite file with someone else's table and user_version 0 */
+    snprintf(path, sizeof(path), "%s/other.db", f->dir);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "CREATE TABLE x (a)", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(store_open(&st, path, STORE_READ_ONLY, err, sizeof(err)), -1);
+    snprintf(expect, sizeof(expect),
+             "%s: schema version 0, this build needs 1 (open it read-write once, e.g. by "
+             "ingesting, to upgrade)",
+             path);
+    assert_string_equal(err, expect);
+    assert_int_equal(store_open(&st, path, STORE_READ_WRITE, err, sizeof(err)), -1);
+    snprintf(expect, sizeof(expect),
+             "%s: not a wsa-relay database (schema version 0 with 1 tables)", path);
+    assert_string_equal(err, expect);
+
+    /* a database from a newer build */
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 7", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(store_open(&st, path, STORE_READ_WRITE, err, sizeof(err)), -1);
+    snprintf(expect, sizeof(expect), "%s: schema version 7 is newer than this build's 1", path);
+    assert_string_equal(err, expect);
+}
+
+/* The statements that must each be an index search, with the index each must use. */
+static const struct plan_case {
+    store_q_t q;
+    const char *index;
+} plan_cases[] = {
+    {STORE_Q_SIGHT_CLIENT_IP, "tx_client_ip"},
+    {STORE_Q_SIGHT_DEST_IP, "tx_dest_ip"},
+    {STORE_Q_SIGHT_HOST, "tx_host"},
+    {STORE_Q_SIGHT_DOMAIN, "tx_reg_domain"},
+    {STORE_Q_SIGHT_URL, "tx_url"},
+    {STORE_Q_SIGHT_SHA256, "tx_sha256"},
+    {STORE_Q_SIGHT_USER, "tx_user_name"},
+    {STORE_Q_SIGHT_FILE_NAME, "tx_amp_file_name"},
+    {STORE_Q_SIGHT_USER_AGENT, "tx_user_agent"},
+    {STORE_Q_EVID_SHA256, "tx_sha256"},
+    {STORE_Q_EVID_URL, "tx_url"},
+    {STORE_Q_EVID_HOST, "tx_host"},
+};
+
+static void check_plans(fixture_t *f, int print)
+{
+    for (size_t i = 0; i < sizeof(plan_cases) / sizeof(plan_cases[0]); i++) {
+        char sql[4096], want[96];
+        int searched = 0;
+        sqlite3_stmt *s;
+
+        snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s", store__sql(plan_cases[i].q));
+        /* the alias is t in the sighting queries, the table name in the evidence ones */
+        snprintf(want, sizeof(want), "USING INDEX %s (", plan_cases[i].index);
+        assert_int_equal(sqlite3_prepare_v2(f->st->db, sql, -1, &s, NULL), SQLITE_OK);
+        while (sqlite3_step(s) == SQLITE_ROW) {
+            const char *detail = (const char *)sqlite3_column_text(s, 3);
+            if (print)
+                printf("  [%s] %s\n", plan_cases[i].index, detail);
+            assert_null(strstr(detail, "TEMP B-TREE"));
+            assert_null(strstr(detail, "SCAN"));
+            if (strncmp(detail, "SEARCH ", 7) == 0 && strstr(detail, want) != NULL)
+                searched = 1;
+        }
+        sqlite3_finalize(s);
+        if (!searched)
+            fail_msg("%s does not search %s", store__sql(plan_cases[i].q), plan_cases[i].index);
+    }
+}
+
+static void test_query_plans(void **state)
+{
+    fixture_t *f = *state;
+
+    /* empty, without statistics */
+    check_plans(f, getenv("STORE_PRINT_PLANS") != NULL);
+    /* with rows and the statistics PRAGMA optimize gathers, the plans must not change */
+    for (int i = 0; i < 300; i++) {
+        ingest_rec_t r = rec_at(1000 + i);
+        char ip[32];
+        snprintf(ip, sizeof(ip), "10.0.%d.%d", i / 100, i % 100);
+        r.client_ip = ip;
+        r.host = i % 2 ? "www.example.com" : "example.org";
+        r.reg_domain = i % 2 ? "example.com" : "example.org";
+        r.url = "http://www.example.com/";
+        add(f, &r);
+    }
+    assert_int_equal(sqlite3_exec(f->st->db, "ANALYZE", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(store_optimize(f->st), 0);
+    check_plans(f, getenv("STORE_PRINT_PLANS") != NULL);
+}
+
+static void test_order_limit_more(void **state)
+{
+    fixture_t *f = *state;
+    ingest_rec_t r;
+    int64_t id[5];
+    seen_t seen;
+    int more = -1;
+
+    r = rec_at(1000);
+    r.client_ip = "10.0.0.1";
+    id[0] = add(f, &r);
+    r.time_ms = 3000;
+    id[1] = add(f, &r);
+    r.time_ms = 2000;
+    id[2] = add(f, &r);
+    r.time_ms = 3000; /* same time as id[1]: the higher id comes first */
+    id[3] = add(f, &r);
+    r.client_ip = "10.0.0.2";
+    id[4] = add(f, &r);
+
+    assert_int_equal(sightings(f, OBS_IP, "10.0.0.1", NULL, NULL, 3, &seen, &more), 3);
+    assert_int_equal(more, 1);
+    assert_int_equal(seen.ids[0], id[3]);
+    assert_int_equal(seen.ids[1], id[1]);
+    assert_int_equal(seen.ids[2], id[2]);
+    assert_int_equal(seen.times[2], 2000);
+
+    assert_int_equal(sightings(f, OBS_IP, "10.0.0.1", NULL, NULL, 4, &seen, &more), 4);
+    assert_int_equal(more, 0);
+    assert_int_equal(seen.ids[3], id[0]);
+    assert_int_equal(sightings(f, OBS_IP, "10.0.0.1", NULL, NULL, 10, &seen, &more), 4);
+    assert_int_equal(more, 0);
+    assert_int_equal(sightings(f, OBS_IP, "10.0.0.1", NULL, NULL, 0, &seen, &more), 0);
+    assert_int_equal(more, 1);
+
+    /* a callback that stops after the first row */
+    memset(&seen, 0, sizeof(seen));
+    seen.stop_after = 1;
+    obs_t o = {.type = OBS_IP, .value = "10.0.0.1", .key = "10.0.0.1"};
+    assert_int_equal(store_sightings(f->st, &o, 10, on_row, &seen, &more), 1);
+    assert_int_equal(seen.ids[0], id[3]);
+
+    assert_int_equal(sightings(f, OBS_IP, "10.0.0.2", NULL, NULL, 10, &seen, &more), 1);
+    assert_int_equal(seen.ids[0], id[4]);
+    assert_int_equal(sightings(f, OBS_IP, "10.0.0.3", NULL, NULL, 10, &seen, &more), 0);
+}
+
+static void test_ip_client_or_destination(void **state)
+{
+    fixture_t *f = *state;
+    ingest_rec_t r;
+    int64_t a, b, c;
+    seen_t seen;
+    int more = -1;
+
+    r = rec_at(100);
+    r.client_ip = "10.0.0.9";
+    r.dest_ip = "192.0.2.7";
+    a = add(f, &r);
+    r = rec_at(200);
+    r.client_ip = "192.0.2.7";
+    r.dest_ip = "198.51.100.1";
+    b = add(f, &r);
+    r = rec_at(150); /* both ends: one sighting, not two */
+    r.client_ip = "192.0.2.7";
+    r.dest_ip = "192.0.2.7";
+    c = add(f, &r);
+    r = rec_at(175);
+    r.client_ip = "2001:db8::1";
+    r.dest_ip = "192.0.2.8";
+    add(f, &r);
+
+    assert_int_equal(sightings(f, OBS_IP, "192.0.2.7", NULL, NULL, 10, &seen, &more), 3);
+    assert_int_equal(more, 0);
+    assert_int_equal(seen.ids[0], b);
+    assert_int_equal(seen.ids[1], c);
+    assert_int_equal(seen.ids[2], a);
+    /* limit 2 of 3: the shared row is counted once, and one more remains */
+    assert_int_equal(sightings(f, OBS_IP, "192.0.2.7", NULL, NULL, 2, &seen, &more), 2);
+    assert_int_equal(more, 1);
+    assert_int_equal(count(f, OBS_IPV6, "2001:db8::1", NULL, NULL), 1);
+    assert_int_equal(count(f, OBS_IP, "192.0.2.8", NULL, NULL), 1);
+}
+
+static void test_user(void **state)
+{
+    fixture_t *f = *state;
+    ingest_rec_t r;
+    int64_t corp;
+    seen_t seen;
+    int more;
+
+    r = rec_at(100);
+    r.user_name = "JSmith";
+    r.user_domain = "CORP";
+    corp = add(f, &r);
+    r = rec_at(200);
+    r.user_name = "jsmith";
+    r.user_domain = "other";
+    add(f, &r);
+    r = rec_at(300);
+    r.user_name = "jsmithx";
+    r.user_domain = "CORP";
+    add(f, &r);
+    r = rec_at(400);
+    r.user_name = "jsmith"; /* no domain logged */
+    add(f, &r);
+
+    assert_int_equal(count(f, OBS_USER, "jsmith", NULL, NULL), 3);
+    assert_int_equal(count(f, OBS_USER, "JSMITH", NULL, NULL), 3);
+    assert_int_equal(sightings(f, OBS_USER, "JSMITH", "corp", NULL, 10, &seen, &more), 1);
+    assert_int_equal(seen.ids[0], corp);
+    assert_int_equal(count(f, OBS_USER, "jsmith", "Other", NULL), 1);
+    assert_int_equal(count(f, OBS_USER, "jsmith", "nowhere", NULL), 0);
+    assert_int_equal(count(f, OBS_USER, "jsmi", NULL, NULL), 0);
+}
+
+static void test_domain(void **state)
+{
+    fixture_t *f = *state;
+    static const char *const hosts[][2] = {
+        {"example.com", "example.com"},       {"www.example.com", "example.com"},
+        {"a.www.example.com", "example.com"}, {"notexample.com", "notexample.com"},
+        {"example.com.evil.net", "evil.net"}, {"wwwexample.com", "wwwexample.com"},
+    };
+
+    for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
+        ingest_rec_t r = rec_at(100 + (int64_t)i);
+        r.host = hosts[i][0];
+        r.reg_domain = hosts[i][1];
+        add(f, &r);
+    }
+    /* an IP literal host has no registered domain */
+    ingest_rec_t r = rec_at(50);
+    r.host = "192.0.2.1";
+    add(f, &r);
+
+    assert_int_equal(count(f, OBS_DOMAIN, "example.com", NULL, "example.com"), 3);
+    assert_int_equal(count(f, OBS_HOSTNAME, "www.example.com", NULL, "example.com"), 2);
+    assert_int_equal(count(f, OBS_DOMAIN, "a.www.example.com", NULL, "example.com"), 1);
+    assert_int_equal(count(f, OBS_DOMAIN, "notexample.com", NULL, "notexample.com"), 1);
+    /* without a registered domain: the host exactly */
+    assert_int_equal(count(f, OBS_DOMAIN, "192.0.2.1", NULL, NULL), 1);
+    assert_int_equal(count(f, OBS_DOMAIN, "example.com", NULL, NULL), 1);
+    /* pattern characters from the caller are plain characters */
+    assert_int_equal(count(f, OBS_DOMAIN, "%.com", NULL, "%.com"), 0);
+    assert_int_equal(count(f, OBS_DOMAIN, "_xample.com", NULL, "example.com"), 0);
+    assert_int_equal(count(f, OBS_DOMAIN, "*.example.com", NULL, "example.com"), 0);
+}
+
+static void test_other_types(void **state)
+{
+    fixture_t *f = *state;
+    const char *sha = "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f";
+    ingest_rec_t r;
+    seen_t seen;
+    int more;
+
+    r = rec_at(100);
+    r.url = "https://www.example.com/a?b=1";
+    r.sha256 = sha;
+    r.amp_file_name = "setup.exe";
+    r.user_agent = "Mozilla/5.0 (X11)";
+    r.amp_verdict = 5;
+    add(f, &r);
+    r.time_ms = 200;
+    r.url = "https://www.example.com/a";
+    add(f, &r);
+
+    assert_int_equal(count(f, OBS_URL, "https://www.example.com/a?b=1", NULL, NULL), 1);
+    assert_int_equal(count(f, OBS_URL, "https://www.example.com/a", NULL, NULL), 1);
+    assert_int_equal(count(f, OBS_URL, "https://www.example.com/", NULL, NULL), 0);
+    assert_int_equal(count(f, OBS_SHA256, sha, NULL, NULL), 2);
+    assert_int_equal(count(f, OBS_FILE_NAME, "setup.exe", NULL, NULL), 2);
+    assert_int_equal(count(f, OBS_FILE_NAME, "SETUP.EXE", NULL, NULL), 0);
+    assert_int_equal(count(f, OBS_USER_AGENT, "Mozilla/5.0 (X11)", NULL, NULL), 2);
+    assert_int_equal(count(f, OBS_UNSUPPORTED, "x", NULL, NULL), 0);
+
+    /* the row as the handlers see it */
+    memset(&seen, 0, sizeof(seen));
+    obs_t o = {.type = OBS_URL, .value = "u", .key = "https://www.example.com/a?b=1"};
+    assert_int_equal(store_sightings(f->st, &o, 1, on_row, &seen, &more), 1);
+    assert_int_equal(seen.times[0], 100);
+}
+
+/* The first row of a sighting walk, copied. */
+typedef struct first_row {
+    char appliance[32], action[32], source[32], raw[32];
+    int amp_verdict, dest_port;
+    int64_t offset;
+} first_row_t;
+
+static int on_first(const store_row_t *row, void *ctx)
+{
+    first_row_t *fr = ctx;
+
+    snprintf(fr->appliance, sizeof(fr->appliance), "%s", row->appliance);
+    snprintf(fr->action, sizeof(fr->action), "%s", row->action);
+    snprintf(fr->source, sizeof(fr->source), "%s", row->source_name);
+    snprintf(fr->raw, sizeof(fr->raw), "%s", row->raw);
+    fr->amp_verdict = row->amp_verdict;
+    fr->dest_port = row->dest_port;
+    fr->offset = row->offset;
+    return 1;
+}
+
+static void test_row_fields(void **state)
+{
+    fixture_t *f = *state;
+    const char raw[] = {'a', '\xff', 'b'};
+    ingest_rec_t r = rec_at(100);
+    obs_t o = {.type = OBS_IP, .value = "10.1.1.1", .key = "10.1.1.1"};
+    first_row_t fr;
+    int more;
+
+    r.client_ip = "10.1.1.1";
+    r.action = INGEST_ACTION_BLOCKED;
+    r.dest_port = 443;
+    assert_int_equal(store_add_txn(f->st, f->source_id, 4242, f->appliance_id, &r, raw, 3), 1);
+    assert_int_equal(store_sightings(f->st, &o, 5, on_first, &fr, &more), 1);
+    assert_string_equal(fr.appliance, "wsa1");
+    assert_string_equal(fr.action, "blocked");
+    assert_string_equal(fr.source, "stdin");
+    /* the invalid byte becomes U+FFFD */
+    assert_string_equal(fr.raw, "a\xef\xbf\xbd"
+                                "b");
+    assert_int_equal(fr.amp_verdict, -1);
+    assert_int_equal(fr.dest_port, 443);
+    assert_int_equal(fr.offset, 4242);
+}
+
+static void test_evidence(void **state)
+{
+    fixture_t *f = *state;
+    const char *s1 = "1111111111111111111111111111111111111111111111111111111111111111";
+    const char *s2 = "2222222222222222222222222222222222222222222222222222222222222222";
+    const char *s3 = "3333333333333333333333333333333333333333333333333333333333333333";
+    store_thresholds_t th = {.wbrs_block = -6.0};
+    store_evidence_t ev;
+    ingest_rec_t r;
+
+    r = rec_at(1000);
+    r.sha256 = s1;
+    r.amp_verdict = 5;
+    add(f, &r);
+    r = rec_at(500);
+    r.sha256 = s2;
+    r.amp_verdict = 3;
+    add(f, &r);
+    r = rec_at(700);
+    r.sha256 = s2;
+    r.acl_tag = "BLOCK_AMW_RESP";
+    add(f, &r);
+    r = rec_at(900); /* newer, but neither rule holds */
+    r.sha256 = s2;
+    r.amp_verdict = 1;
+    r.acl_tag = "DEFAULT_CASE";
+    add(f, &r);
+    r = rec_at(800);
+    r.sha256 = s3;
+    r.amp_verdict = 3;
+    r.acl_tag = "BLOCK_WEBCAT";
+    add(f, &r);
+
+    obs_t o = {.type = OBS_SHA256, .value = s1, .key = s1};
+    assert_int_equal(store_evidence(f->st, &o, 0, &th, &ev), 1);
+    assert_int_equal(ev.disposition, 2);
+    assert_int_equal(ev.latest_ms, 1000);
+    assert_string_equal(ev.reason, "AMP file verdict malicious");
+    assert_int_equal(store_evidence(f->st, &o, 1000, &th, &ev), 1);
+    assert_int_equal(store_evidence(f->st, &o, 1001, &th, &ev), 0);
+    assert_int_equal(ev.disposition, 0);
+    o.key = s2;
+    assert_int_equal(store_evidence(f->st, &o, 0, &th, &ev), 1);
+    assert_int_equal(ev.latest_ms, 700);
+    assert_string_equal(ev.reason, "blocked by the appliance's anti-malware scanning");
+    o.key = s3;
+    assert_int_equal(store_evidence(f->st, &o, 0, &th, &ev), 0);
+
+    /* url: WBRS at or below the threshold, or a malware block tag */
+    const char *u1 = "http://bad.example.org/x", *u2 = "http://amp.example.org/y";
+    r = rec_at(100);
+    r.url = u1;
+    r.has_wbrs = 1;
+    r.wbrs = -7.5;
+    add(f, &r);
+    r.time_ms = 300;
+    r.wbrs = -5.9;
+    add(f, &r);
+    r = rec_at(50);
+    r.url = u2;
+    r.acl_tag = "BLOCK_AMP_RESP";
+    add(f, &r);
+    o = (obs_t){.type = OBS_URL, .value = u1, .key = u1};
+    assert_int_equal(store_evidence(f->st, &o, 0, &th, &ev), 1);
+    assert_int_equal(ev.latest_ms, 100);
+    assert_string_equal(ev.reason, "web reputation score at or below the block threshold");
+    assert_int_equal(store_evidence(f->st, &o, 101, &th, &ev), 0);
+    th.wbrs_block = -8.0;
+    assert_int_equal(store_evidence(f->st, &o, 0, &th, &ev), 0);
+    th.wbrs_block = -5.9; /* at the threshold counts */
+    assert_int_equal(store_evidence(f->st, &o, 0, &th, &ev), 1);
+    assert_int_equal(ev.latest_ms, 300);
+    th.wbrs_block = -6.0;
+    o.key = u2;
+    assert_int_equal(store_evidence(f->st, &o, 0, &th, &ev), 1);
+    assert_int_equal(ev.latest_ms, 50);
+    assert_string_equal(ev.reason, "blocked by the appliance's anti-malware scanning");
+
+    /* domain and hostname: the host exactly, WBRS only */
+    r = rec_at(1000);
+    r.host = "bad.example.org";
+    r.reg_domain = "example.org";
+    r.has_wbrs = 1;
+    r.wbrs = -9.0;
+    add(f, &r);
+    r.time_ms = 2000;
+    r.host = "sub.bad.example.org";
+    add(f, &r);
+    r.time_ms = 3000;
+    r.host = "bad.example.org";
+    r.has_wbrs = 0;
+    r.acl_tag = "BLOCK_AMW_RESP"; /* a malware tag is not evidence against a domain */
+    add(f, &r);
+    o = (obs_t){.type = OBS_DOMAIN,
+                .value = "bad.example.org",
+                .key = "bad.example.org",
+                .key_reg_domain = "example.org"};
+    assert_int_equal(store_evidence(f->st, &o, 0, &th, &ev), 1);
+    assert_int_equal(ev.latest_ms, 1000);
+    assert_int_equal(store_evidence(f->st, &o, 1500, &th, &ev), 0);
+    o.type = OBS_HOSTNAME;
+    o.key = "sub.bad.example.org";
+    assert_int_equal(store_evidence(f->st, &o, 1500, &th, &ev), 1);
+    assert_int_equal(ev.latest_ms, 2000);
+
+    /* never for addresses or users */
+    r = rec_at(5000);
+    r.client_ip = "10.9.9.9";
+    r.has_wbrs = 1;
+    r.wbrs = -10.0;
+    r.user_name = "bob";
+    add(f, &r);
+    o = (obs_t){.type = OBS_IP, .value = "10.9.9.9", .key = "10.9.9.9"};
+    assert_int_equal(store_evidence(f->st, &o, 0, &th, &ev), 0);
+    o = (obs_t){.type = OBS_USER, .value = "bob", .key = "bob"};
+    assert_int_equal(store_evidence(f->st, &o, 0, &th, &ev), 0);
+}
+
+static void test_deadline(void **state)
+{
+    fixture_t *f = *state;
+    obs_t o = {.type = OBS_IP, .value = "10.5.5.5", .key = "10.5.5.5"};
+    seen_t seen;
+    int more;
+
+    assert_int_equal(store_begin(f->st), 0);
+    for (int i = 0; i < 2000; i++) {
+        ingest_rec_t r = rec_at(i);
+        r.client_ip = "10.5.5.5";
+        add(f, &r);
+    }
+    assert_int_equal(store_commit(f->st), 0);
+
+    /* a deadline already past: the walk stops with an error that says so */
+    memset(&seen, 0, sizeof(seen));
+    store_set_deadline(f->st, util_monotonic_ms() - 1);
+    assert_int_equal(store_sightings(f->st, &o, 60, on_row, &seen, &more), -1);
+    assert_int_equal(store_interrupted(f->st), 1);
+    assert_non_null(strstr(store_errmsg(f->st), "query deadline passed"));
+
+    /* a deadline far ahead, then none: both answer in full */
+    store_set_deadline(f->st, util_monotonic_ms() + 60000);
+    assert_int_equal(sightings(f, OBS_IP, "10.5.5.5", NULL, NULL, 60, &seen, &more), 60);
+    assert_int_equal(store_interrupted(f->st), 0);
+    store_set_deadline(f->st, 0);
+    assert_int_equal(sightings(f, OBS_IP, "10.5.5.5", NULL, NULL, 60, &seen, &more), 60);
+    assert_int_equal(more, 1);
+    assert_int_equal(seen.times[0], 1999);
+}
+
+static void test_line_identity(void **state)
+{
+    fixture_t *f = *state;
+    ingest_rec_t r = rec_at(1);
+    sqlite3_stmt *s;
+
+    assert_int_equal(store_add_txn(f->st, f->source_id, 7, f->appliance_id, &r, "x", 1), 1);
+    /* the same (source, offset) again adds nothing */
+    assert_int_equal(store_add_txn(f->st, f->source_id, 7, f->appliance_id, &r, "x", 1), 0);
+    /* the same line at another offset is another transaction */
+    assert_int_equal(store_add_txn(f->st, f->source_id, 8, f->appliance_id, &r, "x", 1), 1);
+    assert_int_equal(store_add_reject(f->st, f->source_id, 9, "bad", 3, "bad elapsed"), 1);
+    assert_int_equal(store_add_reject(f->st, f->source_id, 9, "bad", 3, "bad elapsed"), 0);
+    assert_int_equal(sqlite3_prepare_v2(f->st->db, "SELECT reason, raw FROM rejects", -1, &s, NULL),
+                     0);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(s, 0), "bad elapsed");
+    assert_int_equal(sqlite3_column_type(s, 1), SQLITE_BLOB);
+    assert_int_equal(sqlite3_column_bytes(s, 1), 3);
+    assert_int_equal(sqlite3_step(s), SQLITE_DONE);
+    sqlite3_finalize(s);
+    /* an unknown appliance is refused by the foreign key */
+    assert_int_equal(store_add_txn(f->st, f->source_id, 10, 999, &r, "x", 1), -1);
+    assert_non_null(strstr(store_errmsg(f->st), "FOREIGN KEY"));
+}
+
+static void test_sources(void **state)
+{
+    fixture_t *f = *state;
+    unsigned char big[STORE_SOURCE_PREFIX], other[STORE_SOURCE_PREFIX];
+    store_source_t a, b, c;
+    int64_t id;
+
+    memset(big, 'a', sizeof(big));
+    memcpy(big, "abcdef", 6);
+    memcpy(other, big, sizeof(other));
+    other[1000] = 'Z';
+
+    /* a 3-byte file, then the same file grown to 6 and to 1024 bytes */
+    assert_int_equal(store_source_open(f->st, "f1", big, 3, &a), 0);
+    assert_int_equal(a.offset, 0);
+    a.offset = 3;
+    a.lines = 1;
+    a.size = 3;
+    assert_int_equal(store_source_update(f->st, &a), 0);
+    assert_int_equal(store_source_open(f->st, "f1", big, 6, &b), 0);
+    assert_int_equal(b.id, a.id);
+    assert_int_equal(b.offset, 3);
+    assert_int_equal(b.lines, 1);
+    assert_int_equal(store_source_open(f->st, "renamed", big, sizeof(big), &b), 0);
+    assert_int_equal(b.id, a.id);
+    /* the prefix is now 1024 bytes: a 1024-byte file differing at byte 1000 is another */
+    assert_int_equal(store_source_open(f->st, "other", other, sizeof(other), &c), 0);
+    assert_true(c.id != a.id);
+    assert_int_equal(c.offset, 0);
+    /* a file differing in its first bytes is another source */
+    assert_int_equal(store_source_open(f->st, "f2", (const unsigned char *)"abX", 3, &c), 0);
+    assert_true(c.id != a.id);
+    id = c.id;
+    assert_int_equal(store_source_open(f->st, "f2 again", (const unsigned char *)"abX", 3, &c), 0);
+    assert_int_equal(c.id, id);
+    /* stdin: a new source every time */
+    assert_int_equal(store_source_open(f->st, "stdin", NULL, 0, &b), 0);
+    assert_int_equal(store_source_open(f->st, "stdin", NULL, 0, &c), 0);
+    assert_true(b.id != c.id);
+    assert_true(b.id != a.id);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_schema_version, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_readonly_missing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_foreign_and_old_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_query_plans, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_order_limit_more, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ip_client_or_destination, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_user, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_domain, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_other_types, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_row_fields, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_evidence, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deadline, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_line_identity, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sources, setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
