@@ -189,7 +189,12 @@ int http_read_observables_or_reply(http_call_t *call, http_obs_list_t *out)
     /* no JSON_ALLOW_NUL: a value with \u0000 is refused, so every value is a C string */
     root = json_loadb(body.base, body.len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
     if (root == NULL) {
-        rc = reply_invalid(call, "Line %d, column %d: %s.", jerr.line, jerr.column, jerr.text);
+        /* jansson's text for this one names its own flag, which means nothing to a client */
+        if (json_error_code(&jerr) == json_error_null_character)
+            rc = reply_invalid(call, "Line %d, column %d: a string may not contain \\u0000.",
+                               jerr.line, jerr.column);
+        else
+            rc = reply_invalid(call, "Line %d, column %d: %s.", jerr.line, jerr.column, jerr.text);
         goto out;
     }
     if (!json_is_array(root)) {

@@ -81,6 +81,24 @@ static int connections_left(worker_t *w)
            !h2o_linklist_is_empty(&w->ctx.http2._conns);
 }
 
+static int timeouts_idle(h2o_context_t *ctx)
+{
+    h2o_timeout_t *timeouts[] = {&ctx->zero_timeout,
+                                 &ctx->one_sec_timeout,
+                                 &ctx->hundred_ms_timeout,
+                                 &ctx->handshake_timeout,
+                                 &ctx->http1.req_timeout,
+                                 &ctx->http2.idle_timeout,
+                                 &ctx->http2.graceful_shutdown_timeout,
+                                 &ctx->proxy.io_timeout};
+
+    for (size_t i = 0; i < sizeof(timeouts) / sizeof(timeouts[0]); i++) {
+        if (!h2o_linklist_is_empty(&timeouts[i]->_entries))
+            return 0;
+    }
+    return 1;
+}
+
 /*
  * h2o_context_request_shutdown sends GOAWAY on HTTP/2 and makes HTTP/1 connections close
  * after their current response, but it leaves listeners and idle keep-alive connections
@@ -133,10 +151,14 @@ static void *worker_main(void *arg)
     drain(w, loop, listener);
 
     /*
-     * With connections still open (idle keep-alive ones), disposing the context would tear
-     * timeouts out from under them; the process is about to exit, so they are left as is.
+     * With connections or timers still live (idle keep-alive connections), disposing the
+     * context fails an assertion in h2o_timeout_dispose; the process is about to exit, so
+     * they are left as they are.
      */
-    if (!connections_left(w)) {
+    /* request_shutdown arms this one-second timer even without HTTP/2 connections */
+    if (h2o_timeout_is_linked(&w->ctx.http2._graceful_shutdown_timeout))
+        h2o_timeout_unlink(&w->ctx.http2._graceful_shutdown_timeout);
+    if (!connections_left(w) && timeouts_idle(&w->ctx)) {
         h2o_context_dispose(&w->ctx);
         h2o_evloop_destroy(loop);
     }
