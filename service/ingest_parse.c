@@ -156,6 +156,26 @@ static int is_info(const char *s, size_t n)
     return n == 5 && (s[0] == 'I' || s[0] == 'i') && memcmp(s + 1, "nfo:", 4) == 0;
 }
 
+/* An RFC 3164 program tag: a letter, then letters, digits and "_.-", an optional "[pid]",
+ * and the colon. W3C directives ("#Fields:") and clock times are not tags. */
+static int is_tag(const char *s, size_t n)
+{
+    size_t i = 1;
+
+    if (n < 2 || s[n - 1] != ':' || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
+        return 0;
+    for (; i < n - 1 && s[i] != '['; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '_' ||
+              c == '.' || c == '-'))
+            return 0;
+    }
+    /* "[pid]" right before the colon */
+    if (i < n - 1 && (s[n - 2] != ']' || n - 3 <= i || !all_digits(s + i + 1, n - 3 - i)))
+        return 0;
+    return 1;
+}
+
 /*
  * Skips "<PRI>Mmm dd hh:mm:ss host ", a "tag:" and the "Info:" level word, each optional.
  * Returns where the WSA record would start; sets the syslog host span when there was one.
@@ -181,7 +201,7 @@ static size_t skip_prefix(const char *s, size_t n, size_t *host, size_t *host_le
     }
     /* a program tag ("accesslogs:", "user2:") may come before the level word */
     j = word_end(s, n, i);
-    if (j > i + 1 && s[j - 1] == ':' && !is_info(s + i, j - i) && !is_digit(s[i]))
+    if (is_tag(s + i, j - i) && !is_info(s + i, j - i))
         i = skip_spaces(s, n, j);
     j = word_end(s, n, i);
     if (is_info(s + i, j - i))
@@ -293,7 +313,7 @@ static ingest_line_kind_t parse_rest(const char *s, size_t n, size_t pos, ingest
             end = ingest_block_end(s + pos, n - pos);
             if (end == INGEST_TOK_QUOTE)
                 return reject(reason, reasonlen, "unterminated quote in verdict block");
-            if (end < 0)
+            if (end == INGEST_BLOCK_OPEN)
                 return reject(reason, reasonlen, "verdict block not closed by '>'");
             break;
         }
@@ -354,6 +374,46 @@ static ingest_line_kind_t parse_rest(const char *s, size_t n, size_t pos, ingest
     return INGEST_LINE_ACCESS;
 }
 
+/* Checks the head fields 0-4 (time .. bytes) into `rec`; the client IP goes to `ip`. */
+static int check_head(const char *s, ingest_tok_t t, int k, ingest_rec_t *rec, char *ip,
+                      char *reason, size_t reasonlen)
+{
+    const char *v = s + t.start;
+    size_t len = t.end - t.start;
+    const char *sl;
+    const char *why = NULL;
+
+    switch (k) {
+    case 0:
+        if (parse_time(v, len, &rec->time_ms) < 0)
+            why = "time out of range";
+        break;
+    case 1:
+        if (parse_int64(v, len, &rec->elapsed_ms) < 0)
+            why = "bad elapsed time";
+        break;
+    case 2:
+        if (ingest_ip_canon(v, len, ip) < 0)
+            why = "bad client IP";
+        break;
+    case 3:
+        sl = memchr(v, '/', len);
+        if (!sl || sl == v)
+            why = "no result code/HTTP status in";
+        else if (parse_status(sl + 1, len - (size_t)(sl - v) - 1, &rec->http_status) < 0)
+            why = "bad HTTP status in";
+        break;
+    default:
+        if (parse_int64(v, len, &rec->bytes) < 0)
+            why = "bad byte count";
+        break;
+    }
+    if (!why)
+        return 0;
+    reject(reason, reasonlen, "%s \"%.*s\"", why, SHOWN(s, t));
+    return -1;
+}
+
 static ingest_line_kind_t parse_record(const char *s, size_t n, size_t pos, ingest_arena_t *a,
                                        ingest_rec_t *rec, char *reason, size_t reasonlen)
 {
@@ -362,31 +422,20 @@ static ingest_line_kind_t parse_record(const char *s, size_t n, size_t pos, inge
     char ip[46];
     size_t slash;
 
+    /* each field is checked as soon as it is read, so a reason names the first bad one */
     for (int k = 0; k < HEAD_FIELDS; k++) {
         int rc = ingest_tok_next(s, n, &pos, &t[k]);
         if (rc == INGEST_TOK_QUOTE)
             return reject(reason, reasonlen, "unterminated quote in the %s field", head_names[k]);
         if (rc == INGEST_TOK_END)
             return reject(reason, reasonlen, "line ends before the %s field", head_names[k]);
+        if (k < 5 && check_head(s, t[k], k, rec, ip, reason, reasonlen) < 0)
+            return INGEST_LINE_REJECT;
     }
-
-    if (parse_time(s + t[0].start, t[0].end - t[0].start, &rec->time_ms) < 0)
-        return reject(reason, reasonlen, "time out of range \"%.*s\"", SHOWN(s, t[0]));
-    if (parse_int64(s + t[1].start, t[1].end - t[1].start, &rec->elapsed_ms) < 0)
-        return reject(reason, reasonlen, "bad elapsed time \"%.*s\"", SHOWN(s, t[1]));
-    if (ingest_ip_canon(s + t[2].start, t[2].end - t[2].start, ip) < 0)
-        return reject(reason, reasonlen, "bad client IP \"%.*s\"", SHOWN(s, t[2]));
     rec->client_ip = ingest_arena_dup(a, ip, strlen(ip));
-
     v = memchr(s + t[3].start, '/', t[3].end - t[3].start);
-    if (!v || v == s + t[3].start)
-        return reject(reason, reasonlen, "no result code/HTTP status in \"%.*s\"", SHOWN(s, t[3]));
     slash = (size_t)(v - s);
-    if (parse_status(v + 1, t[3].end - slash - 1, &rec->http_status) < 0)
-        return reject(reason, reasonlen, "bad HTTP status in \"%.*s\"", SHOWN(s, t[3]));
     rec->result_code = ingest_arena_dup(a, s + t[3].start, slash - t[3].start);
-    if (parse_int64(s + t[4].start, t[4].end - t[4].start, &rec->bytes) < 0)
-        return reject(reason, reasonlen, "bad byte count \"%.*s\"", SHOWN(s, t[4]));
 
     rec->method = ingest_arena_value(a, s + t[5].start, t[5].end - t[5].start);
 

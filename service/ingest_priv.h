@@ -66,8 +66,9 @@ void ingest_csv_split(const char *s, size_t n, ingest_csv_t *out);
 /*
  * Finds the end of a verdict block that starts with '<' at s[0]: the index of the first
  * '>' outside quotes. Returns INGEST_TOK_QUOTE when the line ends inside a quote and
- * INGEST_TOK_END when no '>' closes the block.
+ * INGEST_BLOCK_OPEN when no '>' closes the block.
  */
+#define INGEST_BLOCK_OPEN -2
 long ingest_block_end(const char *s, size_t n);
 
 /* Fills the ACL fields (acl_raw must be set or NULL), tag, policies, action. */

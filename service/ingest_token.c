@@ -93,7 +93,7 @@ long ingest_block_end(const char *s, size_t n)
             i = (size_t)(q - s);
         }
     }
-    return INGEST_TOK_END;
+    return INGEST_BLOCK_OPEN;
 }
 
 void ingest_csv_split(const char *s, size_t n, ingest_csv_t *out)

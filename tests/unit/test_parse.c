@@ -1,0 +1,619 @@
+/*
+ * test_parse.c - the access-log line parser against hand-worked expectations.
+ *
+ * The table tests/data/parse_expected.tsv lists, for every line of the Sentinel sample and
+ * of own-shapes.log, the kind and the field values worked out by hand from wsa-logs.md;
+ * this program parses each line and compares every cell the table fills.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include "ingest.h"
+#include "util.h"
+
+/* ---- reading the data files ---- */
+
+typedef struct lines {
+    char *text;
+    char **line;
+    size_t *len;
+    size_t count;
+} lines_t;
+
+static void lines_load(const char *name, lines_t *out)
+{
+    char path[512];
+    FILE *f;
+    long size;
+    size_t cap = 16;
+
+    snprintf(path, sizeof(path), "%s/%s", TEST_DATA_DIR, name);
+    f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    out->text = malloc((size_t)size + 1);
+    assert_non_null(out->text);
+    assert_int_equal(fread(out->text, 1, (size_t)size, f), (size_t)size);
+    fclose(f);
+    out->text[size] = '\0';
+
+    out->line = malloc(cap * sizeof(char *));
+    out->len = malloc(cap * sizeof(size_t));
+    out->count = 0;
+    for (char *p = out->text; p < out->text + size;) {
+        char *nl = memchr(p, '\n', (size_t)(out->text + size - p));
+        size_t n = nl ? (size_t)(nl - p) : (size_t)(out->text + size - p);
+        if (out->count == cap) {
+            cap *= 2;
+            out->line = realloc(out->line, cap * sizeof(char *));
+            out->len = realloc(out->len, cap * sizeof(size_t));
+        }
+        p[n] = '\0';
+        out->line[out->count] = p;
+        out->len[out->count] = n;
+        out->count++;
+        p += n + 1;
+    }
+}
+
+static void lines_free(lines_t *l)
+{
+    free(l->text);
+    free(l->line);
+    free(l->len);
+}
+
+/* ---- record fields by name ---- */
+
+typedef enum { F_STR, F_INT, F_I64, F_WBRS, F_ACTION, F_WARN } ftype_t;
+
+#define STR(name)                                                                                  \
+    {                                                                                              \
+#name, F_STR, offsetof(ingest_rec_t, name)                                                 \
+    }
+#define INT(name)                                                                                  \
+    {                                                                                              \
+#name, F_INT, offsetof(ingest_rec_t, name)                                                 \
+    }
+#define I64(name)                                                                                  \
+    {                                                                                              \
+#name, F_I64, offsetof(ingest_rec_t, name)                                                 \
+    }
+
+static const struct field {
+    const char *name;
+    ftype_t type;
+    size_t off;
+} fields[] = {
+    I64(time_ms),
+    I64(elapsed_ms),
+    STR(client_ip),
+    STR(result_code),
+    INT(http_status),
+    I64(bytes),
+    STR(method),
+    STR(url),
+    STR(host),
+    STR(reg_domain),
+    INT(dest_port),
+    STR(dest_ip),
+    STR(user_raw),
+    STR(user_domain),
+    STR(user_name),
+    STR(user_realm),
+    STR(hierarchy),
+    STR(hierarchy_host),
+    STR(mime),
+    STR(acl_raw),
+    STR(acl_tag),
+    {"action", F_ACTION, offsetof(ingest_rec_t, action)},
+    STR(access_policy),
+    STR(identity_policy),
+    STR(malware_policy),
+    STR(dlp_policy),
+    STR(ext_dlp_policy),
+    STR(routing_policy),
+    STR(tap_policy),
+    INT(verdict_fields),
+    STR(verdict_raw),
+    STR(category),
+    STR(category_full),
+    STR(wbrs_raw),
+    {"wbrs", F_WBRS, offsetof(ingest_rec_t, wbrs)},
+    STR(threat_type),
+    STR(avc_app),
+    STR(avc_type),
+    STR(avc_behavior),
+    STR(resp_verdict_name),
+    INT(amp_verdict),
+    STR(amp_threat_name),
+    INT(amp_score),
+    STR(amp_file_name),
+    STR(sha256),
+    STR(user_agent),
+    STR(custom_pre),
+    STR(custom_post),
+    INT(malware),
+    {"warnings", F_WARN, offsetof(ingest_rec_t, warnings)},
+    STR(format),
+    STR(syslog_host),
+};
+
+static const struct field *field_named(const char *name)
+{
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+        if (strcmp(fields[i].name, name) == 0)
+            return &fields[i];
+    return NULL;
+}
+
+static unsigned warn_bits(const char *spec)
+{
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } names[] = {{"layout", INGEST_WARN_VERDICT_LAYOUT},
+                 {"wbrs", INGEST_WARN_WBRS},
+                 {"acl", INGEST_WARN_ACL},
+                 {"sha256", INGEST_WARN_SHA256},
+                 {"noverdict", INGEST_WARN_NO_VERDICT},
+                 {"value", INGEST_WARN_VALUE}};
+    unsigned bits = 0;
+    char buf[128], *save = NULL;
+
+    if (strcmp(spec, "none") == 0)
+        return 0;
+    snprintf(buf, sizeof(buf), "%s", spec);
+    for (char *w = strtok_r(buf, "+", &save); w; w = strtok_r(NULL, "+", &save)) {
+        size_t k;
+        for (k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+            if (strcmp(names[k].name, w) == 0)
+                break;
+        if (k == sizeof(names) / sizeof(names[0]))
+            fail_msg("unknown warning name \"%s\" in the table", w);
+        bits |= names[k].bit;
+    }
+    return bits;
+}
+
+/* Compares one field with the table's text; returns 0 or prints why and returns 1. */
+static int check_field(const char *where, const ingest_rec_t *rec, const char *name,
+                       const char *want)
+{
+    const struct field *f = field_named(name);
+    const char *base = (const char *)rec;
+    char got[4096];
+    int null_wanted = strcmp(want, "NULL") == 0;
+
+    if (!f) {
+        printf("%s: the table names an unknown field \"%s\"\n", where, name);
+        return 1;
+    }
+    switch (f->type) {
+    case F_STR: {
+        const char *v = *(const char *const *)(base + f->off);
+        if (null_wanted ? v == NULL : (v && strcmp(v, want) == 0))
+            return 0;
+        snprintf(got, sizeof(got), "%s", v ? v : "NULL");
+        break;
+    }
+    case F_INT:
+        snprintf(got, sizeof(got), "%d", *(const int *)(base + f->off));
+        break;
+    case F_I64:
+        snprintf(got, sizeof(got), "%lld", (long long)*(const int64_t *)(base + f->off));
+        break;
+    case F_ACTION:
+        snprintf(got, sizeof(got), "%s", ingest_action_name(rec->action));
+        break;
+    case F_WARN:
+        if (rec->warnings == warn_bits(want))
+            return 0;
+        snprintf(got, sizeof(got), "0x%x", rec->warnings);
+        break;
+    case F_WBRS:
+        if (null_wanted ? !rec->has_wbrs
+                        : (rec->has_wbrs && fabs(rec->wbrs - strtod(want, NULL)) < 1e-9))
+            return 0;
+        snprintf(got, sizeof(got), rec->has_wbrs ? "%g" : "NULL", rec->wbrs);
+        break;
+    }
+    if (f->type != F_STR && f->type != F_WARN && f->type != F_WBRS && strcmp(got, want) == 0)
+        return 0;
+    printf("%s: %s is \"%s\", expected \"%s\"\n", where, name, got, want);
+    return 1;
+}
+
+static const char *const kind_names[] = {"access", "skip", "reject"};
+
+/* Checks one table row against the parse of its line; returns the number of mismatches. */
+static int check_row(ingest_parser_t *p, char **cell, char **head, int ncell, lines_t *src)
+{
+    char where[64], reason[256], extra[4096], *save = NULL;
+    ingest_rec_t rec;
+    long no = strtol(cell[1], NULL, 10);
+    int bad = 0;
+    ingest_line_kind_t kind;
+
+    snprintf(where, sizeof(where), "%s line %ld", cell[0], no);
+    if (no < 1 || (size_t)no > src->count) {
+        printf("%s: no such line\n", where);
+        return 1;
+    }
+    kind = ingest_parse_line(p, src->line[no - 1], src->len[no - 1], &rec, reason, sizeof(reason));
+    if (strcmp(kind_names[kind], cell[2]) != 0) {
+        printf("%s: kind %s (%s), expected %s\n", where, kind_names[kind], reason, cell[2]);
+        return 1;
+    }
+    for (int c = 3; c < ncell - 1; c++)
+        if (cell[c][0] != '\0' && kind == INGEST_LINE_ACCESS)
+            bad += check_field(where, &rec, head[c], cell[c]);
+
+    snprintf(extra, sizeof(extra), "%s", cell[ncell - 1]);
+    for (char *kv = strtok_r(extra, "|", &save); kv; kv = strtok_r(NULL, "|", &save)) {
+        char *eq = strchr(kv, '=');
+        if (!eq) {
+            printf("%s: extra cell \"%s\" is not name=value\n", where, kv);
+            bad++;
+            continue;
+        }
+        *eq = '\0';
+        if (strcmp(kv, "note") == 0)
+            continue;
+        if (strcmp(kv, "reason") == 0) {
+            if (strcmp(reason, eq + 1) != 0) {
+                printf("%s: reason \"%s\", expected \"%s\"\n", where, reason, eq + 1);
+                bad++;
+            }
+            continue;
+        }
+        bad += check_field(where, &rec, kv, eq + 1);
+    }
+    return bad;
+}
+
+#define NCOLS 21
+
+static void test_expected_table(void **state)
+{
+    lines_t table, sentinel, own;
+    ingest_parser_t *p = ingest_parser_new();
+    char *head[NCOLS];
+    int bad = 0, rows = 0, sentinel_rows = 0, own_rows = 0;
+
+    (void)state;
+    lines_load("parse_expected.tsv", &table);
+    lines_load("sentinel-ciscowsa.log", &sentinel);
+    lines_load("own-shapes.log", &own);
+
+    for (size_t i = 0; i < table.count; i++) {
+        char *cell[NCOLS], *s = table.line[i];
+        int n = 0;
+
+        if (s[0] == '#' || s[0] == '\0')
+            continue;
+        /* split on tabs, keeping empty cells */
+        while (n < NCOLS) {
+            char *tab = strchr(s, '\t');
+            cell[n++] = s;
+            if (!tab)
+                break;
+            *tab = '\0';
+            s = tab + 1;
+        }
+        assert_int_equal(n, NCOLS);
+        if (strcmp(cell[0], "file") == 0) {
+            memcpy(head, cell, sizeof(head));
+            continue;
+        }
+        rows++;
+        if (strcmp(cell[0], "sentinel") == 0) {
+            sentinel_rows++;
+            bad += check_row(p, cell, head, n, &sentinel);
+        } else {
+            assert_string_equal(cell[0], "own");
+            own_rows++;
+            bad += check_row(p, cell, head, n, &own);
+        }
+    }
+    /* every line of both files has its row */
+    assert_int_equal(sentinel_rows, 36);
+    assert_int_equal((size_t)sentinel_rows, sentinel.count);
+    assert_int_equal((size_t)own_rows, own.count);
+    assert_int_equal(bad, 0);
+
+    ingest_parser_free(p);
+    lines_free(&table);
+    lines_free(&sentinel);
+    lines_free(&own);
+}
+
+/* stored / warned / rejected / skipped counts of a file */
+static void count_kinds(const char *name, int counts[4])
+{
+    lines_t l;
+    ingest_parser_t *p = ingest_parser_new();
+    ingest_rec_t rec;
+    char reason[128];
+
+    lines_load(name, &l);
+    memset(counts, 0, 4 * sizeof(int));
+    for (size_t i = 0; i < l.count; i++) {
+        ingest_line_kind_t k =
+            ingest_parse_line(p, l.line[i], l.len[i], &rec, reason, sizeof(reason));
+        if (k == INGEST_LINE_ACCESS)
+            counts[rec.warnings ? 1 : 0]++;
+        else if (k == INGEST_LINE_REJECT)
+            counts[2]++;
+        else
+            counts[3]++;
+    }
+    ingest_parser_free(p);
+    lines_free(&l);
+}
+
+static void test_sentinel_totals(void **state)
+{
+    int c[4];
+
+    (void)state;
+    count_kinds("sentinel-ciscowsa.log", c);
+    assert_int_equal(c[0], 15); /* 11-23 (13 identical), 24, 25 */
+    assert_int_equal(c[1], 13); /* 7, 10, 26-36 */
+    assert_int_equal(c[2], 0);
+    assert_int_equal(c[3], 8); /* 1-6, 8, 9 */
+}
+
+static void test_own_totals(void **state)
+{
+    int c[4];
+
+    (void)state;
+    count_kinds("own-shapes.log", c);
+    assert_int_equal(c[0], 12);
+    assert_int_equal(c[1], 5); /* 9, 10, 11, 13, 14 */
+    assert_int_equal(c[2], 12);
+    assert_int_equal(c[3], 6);
+}
+
+/* The product's acceptance test counts on these thirteen lines exactly. */
+static void test_sentinel_amp_lines(void **state)
+{
+    lines_t l;
+    ingest_parser_t *p = ingest_parser_new();
+    ingest_rec_t rec;
+    char reason[128];
+
+    (void)state;
+    lines_load("sentinel-ciscowsa.log", &l);
+    for (size_t i = 10; i <= 22; i++) {
+        assert_int_equal(ingest_parse_line(p, l.line[i], l.len[i], &rec, reason, sizeof(reason)),
+                         INGEST_LINE_ACCESS);
+        assert_string_equal(rec.client_ip, "172.18.32.70");
+        assert_int_equal(rec.amp_verdict, 37);
+        assert_string_equal(rec.sha256,
+                            "fd5ef49d4213e05f448f11ed9c98253d85829614fba368a421d14e64c556da5e");
+        assert_int_equal(rec.warnings, 0);
+    }
+    ingest_parser_free(p);
+    lines_free(&l);
+}
+
+static const char base_line[] =
+    "1700000000.125 42 192.0.2.7 TCP_MISS/200 5120 GET http://www.example.com/ - "
+    "DIRECT/www.example.com text/html DEFAULT_CASE_12-AP-ID-NONE-NONE-NONE-DG-NONE "
+    "<IW_adv,5.0,-,-,-,-,-,-,-,-,-,-,-,-,-> -";
+
+static void test_crlf_and_reuse(void **state)
+{
+    ingest_parser_t *p = ingest_parser_new();
+    ingest_rec_t rec;
+    char reason[128], line[sizeof(base_line) + 2];
+    char *long_line;
+    size_t n = strlen(base_line);
+
+    (void)state;
+    memcpy(line, base_line, n);
+    memcpy(line + n, "\r", 2);
+    assert_int_equal(ingest_parse_line(p, line, n + 1, &rec, reason, sizeof(reason)),
+                     INGEST_LINE_ACCESS);
+    assert_null(rec.user_agent);
+    assert_null(rec.custom_post);
+
+    /* a long line grows the buffer; a short one after it is parsed on its own */
+    long_line = malloc(n + 20000);
+    memcpy(long_line, base_line, n);
+    memset(long_line + n, 'x', 19999);
+    long_line[n - 1] = '"';
+    long_line[n + 19998] = '"';
+    assert_int_equal(ingest_parse_line(p, long_line, n + 19999, &rec, reason, sizeof(reason)),
+                     INGEST_LINE_ACCESS);
+    assert_int_equal(strlen(rec.user_agent), 19999 - 1);
+    assert_int_equal(ingest_parse_line(p, base_line, n, &rec, reason, sizeof(reason)),
+                     INGEST_LINE_ACCESS);
+    assert_null(rec.user_agent);
+    assert_string_equal(rec.url, "http://www.example.com/");
+    free(long_line);
+    ingest_parser_free(p);
+}
+
+static void test_invalid_utf8(void **state)
+{
+    static const char line[] =
+        "1700000000.125 42 192.0.2.7 TCP_MISS/200 5120 GET http://www.example.com/a\xff\xc3 "
+        "\"EX\\j\x80"
+        "doe\" DIRECT/www.example.com text/html DEFAULT_CASE_12-AP-ID-NONE-NONE-"
+        "NONE-DG-NONE <IW_adv,5.0,-,-,-,-,-,-,-,-,-,-,-,-,-> \"caf\xc3\xa9\"";
+    ingest_parser_t *p = ingest_parser_new();
+    ingest_rec_t rec;
+    char reason[128];
+
+    (void)state;
+    assert_int_equal(ingest_parse_line(p, line, sizeof(line) - 1, &rec, reason, sizeof(reason)),
+                     INGEST_LINE_ACCESS);
+    /* each bad byte becomes U+FFFD (EF BF BD); a good two-byte sequence stays */
+    assert_string_equal(rec.url, "http://www.example.com/a\xef\xbf\xbd\xef\xbf\xbd");
+    assert_string_equal(rec.user_domain, "EX");
+    assert_string_equal(rec.user_name, "j\xef\xbf\xbd"
+                                       "doe");
+    assert_string_equal(rec.user_agent, "caf\xc3\xa9");
+
+    /* a NUL inside the line is replaced too, and does not cut it */
+    char with_nul[sizeof(base_line)];
+    memcpy(with_nul, base_line, sizeof(base_line));
+    with_nul[strlen(base_line) - 1] = '\0'; /* the "-" user agent becomes a NUL byte */
+    assert_int_equal(
+        ingest_parse_line(p, with_nul, strlen(base_line), &rec, reason, sizeof(reason)),
+        INGEST_LINE_ACCESS);
+    assert_string_equal(rec.user_agent, "\xef\xbf\xbd");
+    ingest_parser_free(p);
+}
+
+static int rec_strings_valid(const ingest_rec_t *rec)
+{
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        const char *v;
+        if (fields[i].type != F_STR)
+            continue;
+        v = *(const char *const *)((const char *)rec + fields[i].off);
+        if (v && !util_utf8_valid(v, strlen(v)))
+            return 0;
+    }
+    return 1;
+}
+
+/* Every prefix of every sample line, and each with one byte flipped: no crash, a sane
+ * result (run under the sanitizers this is the out-of-bounds check). */
+static void test_truncated_and_mangled(void **state)
+{
+    lines_t l;
+    ingest_parser_t *p = ingest_parser_new();
+    ingest_rec_t rec;
+    char reason[128];
+    long access = 0, other = 0;
+
+    (void)state;
+    lines_load("sentinel-ciscowsa.log", &l);
+    for (size_t i = 0; i < l.count; i++) {
+        char *copy = malloc(l.len[i] + 1);
+        for (size_t n = 0; n <= l.len[i]; n++) {
+            ingest_line_kind_t k = ingest_parse_line(p, l.line[i], n, &rec, reason, sizeof(reason));
+            assert_true(k <= INGEST_LINE_REJECT);
+            if (k == INGEST_LINE_ACCESS) {
+                access++;
+                assert_true(rec_strings_valid(&rec));
+            } else {
+                other++;
+            }
+            if (k == INGEST_LINE_REJECT)
+                assert_true(reason[0] != '\0');
+            memcpy(copy, l.line[i], l.len[i]);
+            if (n < l.len[i]) {
+                copy[n] = (char)(copy[n] ^ 0xa5);
+                k = ingest_parse_line(p, copy, l.len[i], &rec, reason, sizeof(reason));
+                if (k == INGEST_LINE_ACCESS)
+                    assert_true(rec_strings_valid(&rec));
+            }
+        }
+        free(copy);
+    }
+    assert_true(access > 0);
+    assert_true(other > 0);
+    ingest_parser_free(p);
+    lines_free(&l);
+}
+
+static void check_norm(const char *in, const char *want)
+{
+    char out[256];
+    long n = ingest_url_normalise(in, strlen(in), out, sizeof(out));
+
+    assert_true(n >= 0);
+    assert_string_equal(out, want);
+    assert_int_equal((size_t)n, strlen(want));
+}
+
+static void test_url_normalise(void **state)
+{
+    char small[8];
+
+    (void)state;
+    check_norm("HTTP://WWW.Example.COM:80/A/B?C=D", "http://www.example.com/A/B?C=D");
+    check_norm("https://h.example:443/", "https://h.example/");
+    check_norm("https://h.example:8443/", "https://h.example:8443/");
+    check_norm("http://h.example:443/", "http://h.example:443/");
+    check_norm("ftp://Files.Example.org:21/pub", "ftp://files.example.org/pub");
+    check_norm("tunnel://Games.Example.ORG:443/", "tunnel://games.example.org/");
+    check_norm("Cdn.Example.COM:443", "cdn.example.com:443");
+    check_norm("203.0.113.9:443", "203.0.113.9:443");
+    check_norm("http://[2001:DB8::1]:80/x", "http://[2001:db8::1]/x");
+    check_norm("http://User:PW@Host.Example/", "http://User:PW@host.example/");
+    check_norm("http://host.example", "http://host.example");
+    assert_int_equal(ingest_url_normalise("http://www.example.com/", 23, small, sizeof(small)), -1);
+}
+
+static void check_reg(const char *host, const char *want)
+{
+    char out[256];
+    const char *r = ingest_reg_domain(host, out, sizeof(out));
+
+    if (!want) {
+        assert_null(r);
+    } else {
+        assert_non_null(r);
+        assert_string_equal(r, want);
+    }
+}
+
+static void test_reg_domain(void **state)
+{
+    (void)state;
+    check_reg("www.example.com", "example.com");
+    check_reg("example.com", "example.com");
+    check_reg("a.b.c.example.org", "example.org");
+    check_reg("www.shop.example.co.uk", "example.co.uk");
+    check_reg("example.co.uk", "example.co.uk");
+    check_reg("co.uk", NULL);
+    check_reg("news.example.com.au", "example.com.au");
+    check_reg("www.example.dk", "example.dk");
+    check_reg("t.co", "t.co");
+    check_reg("localhost", NULL);
+    check_reg("192.0.2.1", NULL);
+    check_reg("2001:db8::1", NULL);
+    check_reg("", NULL);
+}
+
+static void test_action_names(void **state)
+{
+    (void)state;
+    assert_string_equal(ingest_action_name(INGEST_ACTION_ALLOWED), "allowed");
+    assert_string_equal(ingest_action_name(INGEST_ACTION_MONITORED), "monitored");
+    assert_string_equal(ingest_action_name(INGEST_ACTION_WARNED), "warned");
+    assert_string_equal(ingest_action_name(INGEST_ACTION_BLOCKED), "blocked");
+    assert_string_equal(ingest_action_name(INGEST_ACTION_DROPPED), "dropped");
+    assert_string_equal(ingest_action_name(INGEST_ACTION_ERROR), "error");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_expected_table),
+        cmocka_unit_test(test_sentinel_totals),
+        cmocka_unit_test(test_own_totals),
+        cmocka_unit_test(test_sentinel_amp_lines),
+        cmocka_unit_test(test_crlf_and_reuse),
+        cmocka_unit_test(test_invalid_utf8),
+        cmocka_unit_test(test_truncated_and_mangled),
+        cmocka_unit_test(test_url_normalise),
+        cmocka_unit_test(test_reg_domain),
+        cmocka_unit_test(test_action_names),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
