@@ -1,0 +1,39 @@
+/*
+ * load_reader.h - reading a source line by line with the byte offset of every line.
+ */
+#ifndef WSA_LOAD_READER_H
+#define WSA_LOAD_READER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Longer lines are cut to this many bytes and reported as too long. */
+#define LOAD_MAX_LINE (1024 * 1024)
+
+typedef struct load_reader {
+    int fd;
+    char *buf;
+    size_t cap, start, end;
+    int eof;
+    int64_t pos; /* source offset of the next unread line */
+} load_reader_t;
+
+typedef struct load_line {
+    const char *data; /* without the newline; at most LOAD_MAX_LINE bytes */
+    size_t len;
+    int64_t offset;   /* of its first byte in the source */
+    int64_t full;     /* its whole length without the newline (> len when too long) */
+    int64_t consumed; /* bytes it took in the source, newline included */
+} load_line_t;
+
+/** Starts reading `fd` at source offset `pos` (the caller has positioned the fd). 0 or -1. */
+int load_reader__init(load_reader_t *r, int fd, int64_t pos);
+void load_reader__free(load_reader_t *r);
+
+/**
+ * The next line (valid until the next call): 1, 0 at the end, -1 on a read error (errno).
+ * A last line without a newline is a line.
+ */
+int load_reader__next(load_reader_t *r, load_line_t *line);
+
+#endif

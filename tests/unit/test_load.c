@@ -1,0 +1,532 @@
+/*
+ * test_load.c - the loader with the real parser: counts, idempotence, source identity,
+ * growth, stdin, rejects, appliances, batches and a failure in the middle of a load.
+ *
+ * Expected counts for tests/data/sentinel-ciscowsa.log, by line (see parse_expected.tsv,
+ * worked out by hand from wsa-logs.md): lines 1-6, 8 and 9 are not access records
+ * (skipped: 8); 11-25 parse cleanly (stored: 15, of which 11-23 are the 13 identical
+ * lines); 7, 10 and 26-36 carry a parse warning (warned: 13); nothing is rejected.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <openssl/sha.h>
+#include "../../service/store_priv.h"
+#include "load.h"
+#include "util.h"
+
+#define SENTINEL       TEST_DATA_DIR "/sentinel-ciscowsa.log"
+#define SENTINEL_SIZE  15925
+#define SENTINEL_LINES 36
+
+/* Sentinel line 24: an access record without a parse warning. */
+static const char clean_line[] =
+    "1651830000.490 90 10.147.88.13 TCP_MISS/200 0 TCP_CONNECT 10.10.10.1:443 - DIRECT/url - "
+    "PASSTHRU_WBRS_7-DefaultGroup-LCAB.AuthExemptSource.ID-NONE-NONE-NONE-DefaultGroup-NONE "
+    "<\"IW_comp\",9.0,1,\"-\",-,-,-,-,\"-\",-,-,-,\"-\",-,-,\"-\",\"-\",-,-,\"IW_comp\",-,\"-\","
+    "\"Computers and Internet\",\"-\",\"Unknown\",\"Unknown\",\"-\",\"-\",0.00,0,-,\"-\",\"-\",-,"
+    "\"-\",-,-,\"-\",\"-\",-,-,\"-\",-,-> -";
+
+/* The same kind of record behind a syslog header naming host wsa02. */
+static const char syslog_line[] =
+    "<134>Jan  5 01:02:03 wsa02 accesslogs: 1700000012.000 4 192.0.2.48 TCP_MISS/200 64 GET "
+    "http://padded.example.com/ - DIRECT/padded.example.com text/html "
+    "DEFAULT_CASE_12-AP1-ID1-NONE-NONE-NONE-DefaultGroup-NONE <\"IW_comp\",6.9,1,\"-\",-,-,-,-,"
+    "\"-\",-,-,-,\"-\",-,-,\"-\",\"-\",-,-,\"IW_comp\",-,\"-\",\"Computers and Internet\",\"-\","
+    "\"Unknown\",\"Unknown\",\"-\",\"-\",12.50,0,-,\"-\",\"-\",-,\"-\",-,-,\"-\",\"-\",-,-,\"-\","
+    "-,-> - -";
+
+static const char bad_elapsed_line[] =
+    "1700000020.000 x7 192.0.2.50 TCP_MISS/200 10 GET http://r.example.com/ - "
+    "DIRECT/r.example.com - DEFAULT_CASE-AP-ID-NONE-NONE-NONE <IW_adv,5.0,-,-,-,-,-,-,-,-,-,-,-,"
+    "-,-> -";
+
+static const char bad_ip_line[] =
+    "1700000021.000 5 192.0.2.300 TCP_MISS/200 10 GET http://r.example.com/ - "
+    "DIRECT/r.example.com - DEFAULT_CASE-AP-ID-NONE-NONE-NONE <IW_adv,5.0,-,-,-,-,-,-,-,-,-,-,-,"
+    "-,-> -";
+
+typedef struct fixture {
+    char dir[64];
+    char db[128];
+    store_t *st;
+    char *sentinel;                        /* the sample's bytes */
+    size_t line_start[SENTINEL_LINES + 1]; /* offset of each line; [36] is the size */
+} fixture_t;
+
+static void read_sentinel(fixture_t *f)
+{
+    FILE *fp = fopen(SENTINEL, "rb");
+    size_t n = 0;
+
+    assert_non_null(fp);
+    f->sentinel = malloc(SENTINEL_SIZE + 1);
+    assert_int_equal(fread(f->sentinel, 1, SENTINEL_SIZE + 1, fp), SENTINEL_SIZE);
+    fclose(fp);
+    f->line_start[0] = 0;
+    for (size_t i = 0; i < SENTINEL_SIZE; i++) {
+        if (f->sentinel[i] == '\n')
+            f->line_start[++n] = i + 1;
+    }
+    assert_int_equal(n, SENTINEL_LINES);
+}
+
+static int setup(void **state)
+{
+    fixture_t *f = calloc(1, sizeof(*f));
+    char err[STORE_ERR_LEN];
+
+    snprintf(f->dir, sizeof(f->dir), "/tmp/wr-load-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->db, sizeof(f->db), "%s/var/t.db", f->dir);
+    assert_int_equal(store_open(&f->st, f->db, STORE_READ_WRITE, err, sizeof(err)), 0);
+    read_sentinel(f);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture_t *f = *state;
+    char cmd[160];
+
+    store_close(f->st);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(f->sentinel);
+    free(f);
+    return 0;
+}
+
+static int64_t scalar(fixture_t *f, const char *sql)
+{
+    sqlite3_stmt *s;
+    int64_t v;
+
+    assert_int_equal(sqlite3_prepare_v2(f->st->db, sql, -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return v;
+}
+
+static void write_file(const char *path, const char *mode, const void *data, size_t len)
+{
+    FILE *fp = fopen(path, mode);
+
+    assert_non_null(fp);
+    assert_int_equal(fwrite(data, 1, len, fp), len);
+    assert_int_equal(fclose(fp), 0);
+}
+
+static void path_in(fixture_t *f, const char *name, char *out, size_t len)
+{
+    snprintf(out, len, "%s/%s", f->dir, name);
+}
+
+static load_counts_t load(fixture_t *f, const char *path, const load_opts_t *opts)
+{
+    load_counts_t c = {0};
+    char err[STORE_ERR_LEN];
+
+    if (load_source(f->st, path, opts, &c, err, sizeof(err)) != 0)
+        fail_msg("load_source(%s): %s", path, err);
+    assert_int_equal(c.read, c.stored + c.warned + c.rejected + c.skipped);
+    return c;
+}
+
+static void assert_counts(load_counts_t c, int64_t read, int64_t stored, int64_t warned,
+                          int64_t rejected, int64_t skipped)
+{
+    assert_int_equal(c.read, read);
+    assert_int_equal(c.stored, stored);
+    assert_int_equal(c.warned, warned);
+    assert_int_equal(c.rejected, rejected);
+    assert_int_equal(c.skipped, skipped);
+}
+
+static void test_sentinel_twice(void **state)
+{
+    fixture_t *f = *state;
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    char hex[2 * SHA256_DIGEST_LENGTH + 1], sql[256];
+
+    assert_counts(load(f, SENTINEL, NULL), 36, 15, 13, 0, 8);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM transactions"), 28);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM rejects"), 0);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM sources"), 1);
+    assert_int_equal(scalar(f, "SELECT offset FROM sources"), SENTINEL_SIZE);
+    assert_int_equal(scalar(f, "SELECT size FROM sources"), SENTINEL_SIZE);
+    assert_int_equal(scalar(f, "SELECT lines FROM sources"), 36);
+    assert_int_equal(scalar(f, "SELECT prefix_len FROM sources"), 1024);
+    /* the identity is the SHA-256 of the first 1024 bytes */
+    SHA256((const unsigned char *)f->sentinel, 1024, md);
+    util_hex(md, sizeof(md), hex);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM sources WHERE identity = '%s'", hex);
+    assert_int_equal(scalar(f, sql), 1);
+    /* no syslog header and no forced name */
+    assert_int_equal(scalar(f, "SELECT count(*) FROM transactions WHERE appliance_id = "
+                               "(SELECT id FROM appliances WHERE name = 'default')"),
+                     28);
+    /* the raw column holds line 7 exactly (no newline) */
+    snprintf(sql, sizeof(sql), "SELECT length(raw) FROM transactions WHERE offset = %zu",
+             f->line_start[6]);
+    assert_int_equal(scalar(f, sql), f->line_start[7] - f->line_start[6] - 1);
+
+    /*
+     * Again: the loader resumes at the committed offset, which is the end of the file, so it
+     * reads nothing at all (read = 0), rather than re-reading 36 lines and finding each one
+     * already present (which would give read = 36, skipped = 36 and cost a full parse).
+     */
+    assert_counts(load(f, SENTINEL, NULL), 0, 0, 0, 0, 0);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM transactions"), 28);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM sources"), 1);
+}
+
+static void test_identical_lines(void **state)
+{
+    fixture_t *f = *state;
+    sqlite3_stmt *s;
+    int n = 0;
+
+    load(f, SENTINEL, NULL);
+    /* lines 11 to 23 are byte for byte the same: 13 transactions at their own offsets */
+    assert_int_equal(sqlite3_prepare_v2(f->st->db,
+                                        "SELECT offset FROM transactions WHERE raw = "
+                                        "(SELECT raw FROM transactions WHERE offset = ?) "
+                                        "ORDER BY offset",
+                                        -1, &s, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_int64(s, 1, (sqlite3_int64)f->line_start[10]);
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        assert_true(n < 13);
+        assert_int_equal(sqlite3_column_int64(s, 0), f->line_start[10 + n]);
+        n++;
+    }
+    sqlite3_finalize(s);
+    assert_int_equal(n, 13);
+}
+
+static void test_copy_and_rename(void **state)
+{
+    fixture_t *f = *state;
+    char copy[160], renamed[160];
+
+    load(f, SENTINEL, NULL);
+    path_in(f, "copy.log", copy, sizeof(copy));
+    write_file(copy, "wb", f->sentinel, SENTINEL_SIZE);
+    assert_counts(load(f, copy, NULL), 0, 0, 0, 0, 0);
+    path_in(f, "renamed.log", renamed, sizeof(renamed));
+    assert_int_equal(rename(copy, renamed), 0);
+    assert_counts(load(f, renamed, NULL), 0, 0, 0, 0, 0);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM sources"), 1);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM transactions"), 28);
+}
+
+static void test_grown_long_file(void **state)
+{
+    fixture_t *f = *state;
+    char path[160];
+
+    /* lines 1-20 (more than 1024 bytes), then lines 21-36 appended */
+    path_in(f, "grow.log", path, sizeof(path));
+    assert_true(f->line_start[20] > 1024);
+    write_file(path, "wb", f->sentinel, f->line_start[20]);
+    /* 1-6, 8, 9 skipped; 7, 10 warned; 11-20 stored */
+    assert_counts(load(f, path, NULL), 20, 10, 2, 0, 8);
+    write_file(path, "ab", f->sentinel + f->line_start[20], SENTINEL_SIZE - f->line_start[20]);
+    /* 21-25 stored; 26-36 warned */
+    assert_counts(load(f, path, NULL), 16, 5, 11, 0, 0);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM sources"), 1);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM transactions"), 28);
+    /* and the whole sample is that same source */
+    assert_counts(load(f, SENTINEL, NULL), 0, 0, 0, 0, 0);
+}
+
+static void test_grown_short_file(void **state)
+{
+    fixture_t *f = *state;
+    char path[160];
+
+    /* lines 1-3 (105 bytes, a shorter identity), then the rest appended */
+    path_in(f, "short.log", path, sizeof(path));
+    assert_true(f->line_start[3] < 1024);
+    write_file(path, "wb", f->sentinel, f->line_start[3]);
+    assert_counts(load(f, path, NULL), 3, 0, 0, 0, 3);
+    assert_int_equal(scalar(f, "SELECT prefix_len FROM sources"), f->line_start[3]);
+    write_file(path, "ab", f->sentinel + f->line_start[3], SENTINEL_SIZE - f->line_start[3]);
+    assert_counts(load(f, path, NULL), 33, 15, 13, 0, 5);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM sources"), 1);
+    assert_int_equal(scalar(f, "SELECT prefix_len FROM sources"), 1024);
+    assert_counts(load(f, SENTINEL, NULL), 0, 0, 0, 0, 0);
+}
+
+static void test_final_line_without_newline(void **state)
+{
+    fixture_t *f = *state;
+    char path[160];
+
+    path_in(f, "nonl.log", path, sizeof(path));
+    write_file(path, "wb", clean_line, strlen(clean_line));
+    assert_counts(load(f, path, NULL), 1, 1, 0, 0, 0);
+    assert_int_equal(scalar(f, "SELECT offset FROM sources"), (int64_t)strlen(clean_line));
+    /*
+     * Its newline arriving later makes an empty line at that offset (skipped); the next
+     * record is new.
+     */
+    write_file(path, "ab", "\n", 1);
+    write_file(path, "ab", syslog_line, strlen(syslog_line));
+    write_file(path, "ab", "\n", 1);
+    assert_counts(load(f, path, NULL), 2, 1, 0, 0, 1);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM transactions"), 2);
+}
+
+/* Runs load_source on "-" with `path` as stdin. */
+static load_counts_t load_stdin(fixture_t *f, const char *path)
+{
+    int saved = dup(STDIN_FILENO), fd = open(path, O_RDONLY);
+    load_counts_t c;
+
+    assert_true(saved >= 0 && fd >= 0);
+    assert_int_equal(dup2(fd, STDIN_FILENO), STDIN_FILENO);
+    close(fd);
+    c = load(f, "-", NULL);
+    assert_int_equal(dup2(saved, STDIN_FILENO), STDIN_FILENO);
+    close(saved);
+    return c;
+}
+
+static void test_stdin_twice(void **state)
+{
+    fixture_t *f = *state;
+
+    assert_counts(load_stdin(f, SENTINEL), 36, 15, 13, 0, 8);
+    /* a regular file on fd 0 has an identity, but "-" never does: each run is new */
+    assert_counts(load_stdin(f, SENTINEL), 36, 15, 13, 0, 8);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM transactions"), 56);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM sources WHERE identity IS NULL"), 2);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM sources WHERE name = 'stdin'"), 2);
+}
+
+/* A pipe on stdin: no size, no seeking; the source's size is the bytes read. */
+static void test_stdin_pipe(void **state)
+{
+    fixture_t *f = *state;
+    int saved = dup(STDIN_FILENO), fds[2];
+    size_t len = strlen(clean_line);
+
+    assert_int_equal(pipe(fds), 0);
+    /* two lines fit in the pipe's buffer, so no writer thread is needed */
+    assert_int_equal(write(fds[1], clean_line, len), (ssize_t)len);
+    assert_int_equal(write(fds[1], "\n", 1), 1);
+    assert_int_equal(write(fds[1], clean_line, len), (ssize_t)len);
+    close(fds[1]);
+    assert_int_equal(dup2(fds[0], STDIN_FILENO), STDIN_FILENO);
+    close(fds[0]);
+    assert_counts(load(f, "-", NULL), 2, 2, 0, 0, 0);
+    assert_int_equal(dup2(saved, STDIN_FILENO), STDIN_FILENO);
+    close(saved);
+    assert_int_equal(scalar(f, "SELECT size FROM sources"), (int64_t)(2 * len + 1));
+    assert_int_equal(scalar(f, "SELECT offset FROM sources"), (int64_t)(2 * len + 1));
+}
+
+static void test_rejects(void **state)
+{
+    fixture_t *f = *state;
+    size_t longlen = 1536 * 1024, off = 0, offs[6];
+    char path[160], *buf, want[160];
+    const char *lines[] = {clean_line, bad_elapsed_line, bad_ip_line, NULL, syslog_line};
+    sqlite3_stmt *s;
+    int n = 0;
+
+    buf = malloc(longlen + 8192);
+    assert_non_null(buf);
+    for (int i = 0; i < 5; i++) {
+        size_t len = lines[i] != NULL ? strlen(lines[i]) : longlen;
+        offs[i] = off;
+        if (lines[i] != NULL)
+            memcpy(buf + off, lines[i], len);
+        else
+            memset(buf + off, 'x', len);
+        off += len;
+        buf[off++] = '\n';
+    }
+    offs[5] = off;
+    path_in(f, "rejects.log", path, sizeof(path));
+    write_file(path, "wb", buf, off);
+    free(buf);
+
+    assert_counts(load(f, path, NULL), 5, 2, 0, 3, 0);
+    assert_int_equal(scalar(f, "SELECT rejects FROM sources"), 3);
+    assert_int_equal(scalar(f, "SELECT offset FROM sources"), (int64_t)offs[5]);
+    assert_int_equal(sqlite3_prepare_v2(f->st->db,
+                                        "SELECT offset, reason, length(raw) FROM rejects "
+                                        "ORDER BY offset",
+                                        -1, &s, NULL),
+                     SQLITE_OK);
+    const char *reasons[] = {"bad elapsed time \"x7\"", "bad client IP \"192.0.2.300\"", want};
+    snprintf(want, sizeof(want),
+             "line of %zu bytes is longer than the limit of 1048576 bytes (first 1048576 kept)",
+             longlen);
+    const size_t lens[] = {strlen(bad_elapsed_line), strlen(bad_ip_line), 1048576};
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        assert_true(n < 3);
+        assert_int_equal(sqlite3_column_int64(s, 0), offs[n + 1]);
+        assert_string_equal((const char *)sqlite3_column_text(s, 1), reasons[n]);
+        assert_int_equal(sqlite3_column_int64(s, 2), lens[n]);
+        n++;
+    }
+    sqlite3_finalize(s);
+    assert_int_equal(n, 3);
+    /* the record after the long line starts where its newline ended */
+    snprintf(want, sizeof(want), "SELECT count(*) FROM transactions WHERE offset = %zu", offs[4]);
+    assert_int_equal(scalar(f, want), 1);
+    /* again: nothing */
+    assert_counts(load(f, path, NULL), 0, 0, 0, 0, 0);
+}
+
+static void test_appliances(void **state)
+{
+    fixture_t *f = *state;
+    char path[160];
+
+    path_in(f, "mixed.log", path, sizeof(path));
+    write_file(path, "wb", syslog_line, strlen(syslog_line));
+    write_file(path, "ab", "\n", 1);
+    write_file(path, "ab", clean_line, strlen(clean_line));
+    write_file(path, "ab", "\n", 1);
+    write_file(path, "ab", syslog_line, strlen(syslog_line));
+    write_file(path, "ab", "\n", 1);
+    assert_counts(load(f, path, NULL), 3, 3, 0, 0, 0);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM appliances"), 2);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM transactions t JOIN appliances a ON "
+                               "a.id = t.appliance_id WHERE a.name = 'wsa02'"),
+                     2);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM transactions t JOIN appliances a ON "
+                               "a.id = t.appliance_id WHERE a.name = 'default'"),
+                     1);
+}
+
+static void test_forced_appliance(void **state)
+{
+    fixture_t *f = *state;
+    load_opts_t forced = {.appliance = "wsa-forced", .batch_lines = 1};
+    char path[160];
+
+    path_in(f, "forced.log", path, sizeof(path));
+    write_file(path, "wb", syslog_line, strlen(syslog_line));
+    write_file(path, "ab", "\n", 1);
+    write_file(path, "ab", clean_line, strlen(clean_line));
+    write_file(path, "ab", "\n", 1);
+    assert_counts(load(f, path, &forced), 2, 2, 0, 0, 0);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM appliances"), 1);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM transactions t JOIN appliances a ON "
+                               "a.id = t.appliance_id WHERE a.name = 'wsa-forced'"),
+                     2);
+}
+
+/*
+ * A failure at line 36 with batches of 5: batches 1-7 (lines 1-35) stay committed, the
+ * eighth is rolled back, and the next run reads exactly line 36.
+ */
+static void test_failure_mid_load(void **state)
+{
+    fixture_t *f = *state;
+    load_opts_t small = {.batch_lines = 5};
+    load_counts_t c = {0};
+    char err[STORE_ERR_LEN], sql[128];
+
+    assert_int_equal(sqlite3_exec(f->st->db,
+                                  "CREATE TEMP TRIGGER full BEFORE INSERT ON transactions "
+                                  "WHEN NEW.client_ip = '10.60.71.201' BEGIN "
+                                  "SELECT RAISE(ABORT, 'database or disk is full'); END",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    assert_int_equal(load_source(f->st, SENTINEL, &small, &c, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, SENTINEL));
+    assert_non_null(strstr(err, "database or disk is full"));
+    /* lines 1-35: 8 skipped, 15 stored, 12 warned */
+    assert_counts(c, 35, 15, 12, 0, 8);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM transactions"), 27);
+    snprintf(sql, sizeof(sql), "SELECT offset = %zu FROM sources", f->line_start[35]);
+    assert_int_equal(scalar(f, sql), 1);
+    assert_int_equal(scalar(f, "SELECT lines FROM sources"), 35);
+
+    assert_int_equal(sqlite3_exec(f->st->db, "DROP TRIGGER temp.full", NULL, NULL, NULL),
+                     SQLITE_OK);
+    assert_counts(load(f, SENTINEL, &small), 1, 0, 1, 0, 0);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM transactions"), 28);
+    assert_int_equal(scalar(f, "SELECT lines FROM sources"), 36);
+}
+
+static void test_input_errors(void **state)
+{
+    fixture_t *f = *state;
+    static const unsigned char gz[] = {0x1f, 0x8b, 0x08, 0x00, 0x00};
+    load_counts_t c = {0};
+    char err[STORE_ERR_LEN], path[160], want[STORE_ERR_LEN];
+
+    path_in(f, "missing.log", path, sizeof(path));
+    assert_int_equal(load_source(f->st, path, NULL, &c, err, sizeof(err)), -1);
+    snprintf(want, sizeof(want), "%s: cannot open: No such file or directory", path);
+    assert_string_equal(err, want);
+    assert_int_equal(load_source(f->st, f->dir, NULL, &c, err, sizeof(err)), -1);
+    snprintf(want, sizeof(want), "%s: is a folder, not a log file", f->dir);
+    assert_string_equal(err, want);
+    path_in(f, "x.gz", path, sizeof(path));
+    write_file(path, "wb", gz, sizeof(gz));
+    assert_int_equal(load_source(f->st, path, NULL, &c, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "gzip-compressed input is not read"));
+    /* an empty file: nothing read, no source recorded */
+    path_in(f, "empty.log", path, sizeof(path));
+    write_file(path, "wb", "", 0);
+    assert_counts(load(f, path, NULL), 0, 0, 0, 0, 0);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM sources"), 0);
+    assert_counts(c, 0, 0, 0, 0, 0);
+}
+
+/* A read-only database: the load stops with SQLite's reason and the file's name. */
+static void test_readonly_database(void **state)
+{
+    fixture_t *f = *state;
+    load_counts_t c = {0};
+    char err[STORE_ERR_LEN];
+    store_t *ro = NULL;
+
+    assert_int_equal(store_open(&ro, f->db, STORE_READ_ONLY, err, sizeof(err)), 0);
+    assert_int_equal(load_source(ro, SENTINEL, NULL, &c, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, SENTINEL));
+    assert_non_null(strstr(err, f->db));
+    assert_non_null(strstr(err, "readonly database"));
+    assert_counts(c, 0, 0, 0, 0, 0);
+    store_close(ro);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_sentinel_twice, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_identical_lines, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_copy_and_rename, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_grown_long_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_grown_short_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_final_line_without_newline, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stdin_twice, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stdin_pipe, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rejects, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_appliances, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_forced_appliance, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failure_mid_load, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_input_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_readonly_database, setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
