@@ -233,17 +233,15 @@ const char *ingest_reg_domain(const char *host, char *out, size_t outlen)
     return out;
 }
 
-int ingest_url_fill(ingest_arena_t *a, const char *url, size_t n, const char *server,
-                    ingest_rec_t *rec)
+/* url, host, dest_port and dest_ip from the URL itself; 0, or -1 when it has no host. */
+static int fill_from_url(ingest_arena_t *a, const char *url, size_t n, ingest_rec_t *rec)
 {
     url_parts_t p;
-    char ip[46], reg[256];
+    char ip[46];
     char *norm;
     long nl;
-    int port, ok = 0;
+    int port;
 
-    if (n == 0)
-        goto server;
     /* the normalised URL is never longer than the logged one */
     if (a->cap - a->len < n + 1) {
         a->overflow = 1;
@@ -260,15 +258,21 @@ int ingest_url_fill(ingest_arena_t *a, const char *url, size_t n, const char *se
 
     url_split(url, n, &p);
     port = port_value(url, &p);
-    if (p.host_end > p.host_start && port >= 0 && !(n == 1 && url[0] == '-')) {
-        size_t hn = p.host_end - p.host_start;
-        rec->host = ingest_arena_lower(a, url + p.host_start, hn);
-        rec->dest_port = port > 0 ? port : ingest_default_port(url, p.scheme_len);
-        if (rec->host && ingest_ip_canon(rec->host, hn, ip) == 0)
-            rec->dest_ip = ingest_arena_dup(a, ip, strlen(ip));
-        ok = 1;
-    }
-server:
+    if (p.host_end <= p.host_start || port < 0)
+        return -1;
+    rec->host = ingest_arena_lower(a, url + p.host_start, p.host_end - p.host_start);
+    rec->dest_port = port > 0 ? port : ingest_default_port(url, p.scheme_len);
+    if (rec->host && ingest_ip_canon(rec->host, p.host_end - p.host_start, ip) == 0)
+        rec->dest_ip = ingest_arena_dup(a, ip, strlen(ip));
+    return 0;
+}
+
+int ingest_url_fill(ingest_arena_t *a, const char *url, size_t n, const char *server,
+                    ingest_rec_t *rec)
+{
+    char ip[46], reg[256];
+    int ok = n > 0 ? fill_from_url(a, url, n, rec) : -1;
+
     if (!rec->host && server)
         rec->host = ingest_arena_lower(a, server, strlen(server));
     if (!rec->dest_ip && server) {
@@ -280,7 +284,7 @@ server:
     }
     if (rec->host && ingest_reg_domain(rec->host, reg, sizeof(reg)))
         rec->reg_domain = ingest_arena_dup(a, reg, strlen(reg));
-    return ok ? 0 : -1;
+    return ok;
 }
 
 void ingest_user_split(ingest_arena_t *a, const char *s, size_t n, ingest_rec_t *rec)
