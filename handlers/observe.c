@@ -11,18 +11,40 @@
 typedef struct observe_ctx {
     const obs_t *o;
     json_t *docs;
-    int failed; /* out of memory while building */
+    json_t *by_id; /* sighting id -> the sighting in docs */
+    int failed;    /* out of memory while building */
 } observe_ctx_t;
 
+/*
+ * A transaction found through several of the queried observables (its URL and its hash,
+ * say) is one sighting listing them all: its id is the transaction's, and two entities with
+ * one id in a reply would contradict each other.
+ */
 static int on_row(const store_row_t *row, void *arg)
 {
     observe_ctx_t *ctx = arg;
+    json_t *s = ctim_sighting(row, ctx->o), *seen;
+    const char *id = json_string_value(json_object_get(s, "id"));
 
-    if (json_array_append_new(ctx->docs, ctim_sighting(row, ctx->o)) != 0) {
-        ctx->failed = 1;
-        return 1;
+    if (s == NULL || id == NULL) {
+        json_decref(s);
+        goto fail;
     }
+    seen = json_object_get(ctx->by_id, id);
+    if (seen != NULL) {
+        json_decref(s);
+        if (ctim_sighting_add_observable(seen, ctx->o) != 0)
+            goto fail;
+        return 0;
+    }
+    /* docs owns the sighting (and so its id string) before the index refers to it */
+    if (json_array_append_new(ctx->docs, s) != 0 || json_object_set(ctx->by_id, id, s) != 0)
+        goto fail;
     return 0;
+
+fail:
+    ctx->failed = 1;
+    return 1;
 }
 
 static void warn_more(http_call_t *call, const obs_t *o, int limit)
@@ -44,7 +66,7 @@ int handle_observe(http_call_t *call)
     int limit = call->claims.entities_limit;
     int64_t now = util_now_ms();
     http_obs_list_t list;
-    json_t *sightings, *verdicts;
+    json_t *sightings, *verdicts, *by_id;
     size_t i;
     int ok = 1;
 
@@ -52,10 +74,11 @@ int handle_observe(http_call_t *call)
         return 0;
     sightings = json_array();
     verdicts = json_array();
+    by_id = json_object();
 
     store_set_deadline(st, call->deadline_ms);
     for (i = 0; i < list.n && ok; i++) {
-        observe_ctx_t ctx = {.o = &list.items[i], .docs = sightings};
+        observe_ctx_t ctx = {.o = &list.items[i], .docs = sightings, .by_id = by_id};
         int more = 0;
 
         ok = store_sightings(st, ctx.o, limit, on_row, &ctx, &more) >= 0 && !ctx.failed;
@@ -65,6 +88,7 @@ int handle_observe(http_call_t *call)
             ok = handle_verdict(call, ctx.o, now, verdicts) == 0;
     }
     store_set_deadline(st, 0);
+    json_decref(by_id);
 
     if (!ok) {
         /* the observable that failed is not counted as answered */

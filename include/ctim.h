@@ -71,6 +71,13 @@ void ctim_sighting_title(const store_row_t *row, char *out, size_t outlen);
 json_t *ctim_sighting(const store_row_t *row, const obs_t *queried);
 
 /**
+ * Adds `o` (as sent) to the observables of `sighting` unless one of its type already has
+ * its value or its key: a transaction found through several queried observables is one
+ * sighting that lists them all. Returns 0, or -1 when out of memory.
+ */
+int ctim_sighting_add_observable(json_t *sighting, const obs_t *o);
+
+/**
  * The verdict on `o` from evidence of `disposition` whose latest item is at `latest_ms`:
  * valid from then for `verdict_days` days. Returns NULL when that validity has ended by
  * `now_ms` (or on a disposition CTIM does not know).

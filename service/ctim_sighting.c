@@ -155,6 +155,23 @@ static int add_observable(json_t *arr, const obs_t *queried, const char *type, c
     return json_array_append_new(arr, ctim_observable(type, value));
 }
 
+int ctim_sighting_add_observable(json_t *sighting, const obs_t *o)
+{
+    json_t *arr = json_object_get(sighting, "observables"), *ob;
+    const char *type = obs_type_name(o->type);
+    size_t i;
+
+    if (arr == NULL)
+        return -1;
+    json_array_foreach(arr, i, ob)
+    {
+        if (same_observable(ob, type, o->value) ||
+            (o->key != NULL && same_observable(ob, type, o->key)))
+            return 0;
+    }
+    return json_array_append_new(arr, ctim_observable(type, o->value));
+}
+
 static json_t *observables(const store_row_t *row, const obs_t *queried)
 {
     json_t *arr = json_array();

@@ -388,6 +388,30 @@ static void check_case_and_duplicates(fixture_t *f, int h2)
     assert_int_equal(json_array_size(json_object_get(r.json, "data")), 1);
     h_reply_free(&r);
 
+    /*
+     * One transaction found through two observables is one sighting that lists both:
+     * site.com matches the 13 lines of my.site.com and one newer line from another client.
+     */
+    post(&f->lng, f->auth, h2, "/observe/observables",
+         "[{\"type\":\"ip\",\"value\":\"" SAMPLE_IP "\"},"
+         "{\"type\":\"domain\",\"value\":\"site.com\"}]",
+         &r);
+    docs = sightings_of(&r, 14);
+    for (size_t i = 0; i < 13; i++) {
+        json_t *obs = json_object_get(json_array_get(docs, i), "observables");
+
+        assert_int_equal(json_array_size(obs), 5);
+        assert_observable(json_array_get(obs, 0), "ip", SAMPLE_IP);
+        assert_observable(json_array_get(obs, 4), "domain", "site.com");
+    }
+    {
+        json_t *t = json_array_get(json_object_get(json_array_get(docs, 13), "targets"), 0);
+
+        assert_observable(json_array_get(json_object_get(t, "observables"), 0), "ip",
+                          "10.60.71.201");
+    }
+    h_reply_free(&r);
+
     post(&f->lng, f->auth, h2, "/deliberate/observables",
          "[{\"type\":\"Sha256\",\"value\":\"" SAMPLE_SHA "\"},"
          "{\"type\":\"sha256\",\"value\":\"" SAMPLE_SHA "\"}]",

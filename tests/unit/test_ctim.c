@@ -361,6 +361,29 @@ static void test_observables_dedup_normalised(void **state)
     json_decref(s);
 }
 
+static void test_add_observable(void **state)
+{
+    store_row_t r = sample_row();
+    obs_t ip = ip_obs("172.18.32.70");
+    obs_t dom = {.type = OBS_DOMAIN, .value = "Site.com", .key = "site.com"};
+    obs_t url = {.type = OBS_URL, .value = "HTTP://MY.SITE.COM/", .key = "http://my.site.com/"};
+    obs_t sha = {.type = OBS_SHA256, .value = SHA, .key = SHA};
+    json_t *s = ctim_sighting(&r, &ip), *obs;
+
+    (void)state;
+    /* already listed by value or by key: nothing added */
+    assert_int_equal(ctim_sighting_add_observable(s, &url), 0);
+    assert_int_equal(ctim_sighting_add_observable(s, &sha), 0);
+    assert_int_equal(ctim_sighting_add_observable(s, &ip), 0);
+    obs = json_object_get(s, "observables");
+    assert_int_equal(json_array_size(obs), 4);
+    /* a parent domain the row does not list is added as sent */
+    assert_int_equal(ctim_sighting_add_observable(s, &dom), 0);
+    assert_int_equal(json_array_size(obs), 5);
+    assert_observable(json_array_get(obs, 4), "domain", "Site.com");
+    json_decref(s);
+}
+
 static void test_description_truncation(void **state)
 {
     char *raw = malloc(6001), *block;
@@ -526,6 +549,7 @@ int main(void)
         cmocka_unit_test(test_relations_all),
         cmocka_unit_test(test_relations_absent),
         cmocka_unit_test(test_observables_dedup_normalised),
+        cmocka_unit_test(test_add_observable),
         cmocka_unit_test(test_description_truncation),
         cmocka_unit_test(test_utf8_prefix),
         cmocka_unit_test(test_verdict),
