@@ -26,6 +26,7 @@
 #include "util.h"
 
 #define STOP_WAIT_MS   2000 /* how long in-flight requests may take to finish after a stop */
+#define IDLE_CLOSE_MS  1000 /* what a stop leaves a client that is still sending a request */
 #define ACCEPT_BATCH   16
 #define LISTEN_BACKLOG 511
 
@@ -111,8 +112,15 @@ static void drain(worker_t *w, h2o_evloop_t *loop, h2o_socket_t *listener)
     h2o_socket_read_stop(listener);
     h2o_socket_close(listener);
     h2o_context_request_shutdown(&w->ctx);
+    /*
+     * An HTTP/1 connection waiting for (the rest of) its next request sits on the request
+     * timeout, which closes it cleanly when it fires: shorten it, so that idle keep-alive
+     * connections close once IDLE_CLOSE_MS have passed since their last request.
+     */
+    if (w->ctx.http1.req_timeout.timeout > IDLE_CLOSE_MS)
+        w->ctx.http1.req_timeout.timeout = IDLE_CLOSE_MS;
     while (util_monotonic_ms() < deadline) {
-        if (w->http.inflight == 0 && h2o_linklist_is_empty(&w->ctx.http2._conns))
+        if (w->http.inflight == 0 && !connections_left(w))
             break;
         h2o_evloop_run(loop, 10);
     }
