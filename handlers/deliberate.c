@@ -13,7 +13,7 @@ int handle_deliberate(http_call_t *call)
     http_obs_list_t list;
     json_t *verdicts;
     size_t i;
-    int ok = 1;
+    int ok = 1, timed_out = 0;
 
     if (http_read_observables_or_reply(call, &list) != 0)
         return 0;
@@ -22,10 +22,12 @@ int handle_deliberate(http_call_t *call)
     store_set_deadline(st, call->deadline_ms);
     for (i = 0; i < list.n && ok; i++)
         ok = handle_verdict(call, &list.items[i], now, verdicts) == 0;
+    if (!ok)
+        timed_out = store_interrupted(st);
     store_set_deadline(st, 0);
 
     if (!ok) {
-        handle_store_failed(call, handle_enrich_data(NULL, verdicts), i - 1, list.n);
+        handle_store_failed(call, handle_enrich_data(NULL, verdicts), timed_out, i - 1, list.n);
         return 0;
     }
     http_reply_data(call, handle_enrich_data(NULL, verdicts));

@@ -40,11 +40,11 @@ json_t *handle_enrich_data(json_t *sightings, json_t *verdicts)
     return data;
 }
 
-void handle_store_failed(http_call_t *call, json_t *data, size_t done, size_t total)
+void handle_store_failed(http_call_t *call, json_t *data, int timed_out, size_t done, size_t total)
 {
     char msg[160];
 
-    if (store_interrupted(call->worker->store)) {
+    if (timed_out) {
         snprintf(msg, sizeof(msg),
                  "The request ran out of time after %zu of %zu observables; the answer is "
                  "partial.",

@@ -23,10 +23,11 @@ int handle_verdict(http_call_t *call, const obs_t *o, int64_t now_ms, json_t *do
 json_t *handle_enrich_data(json_t *sightings, json_t *verdicts);
 
 /**
- * Answers after a failed store query, with the deadline already cleared: when the request
- * budget ran out, `data` (stolen) with a warning that says how far it got (`done` of
- * `total` observables); any other failure is a fatal `internal error`.
+ * Answers after a failed store query. When the request budget ran out (`timed_out`, read
+ * with store_interrupted before the deadline is cleared, which resets it): `data` (stolen)
+ * with a warning that says how far it got (`done` of `total` observables). Any other
+ * failure is a fatal `internal error`.
  */
-void handle_store_failed(http_call_t *call, json_t *data, size_t done, size_t total);
+void handle_store_failed(http_call_t *call, json_t *data, int timed_out, size_t done, size_t total);
 
 #endif

@@ -68,7 +68,7 @@ int handle_observe(http_call_t *call)
     http_obs_list_t list;
     json_t *sightings, *verdicts, *by_id;
     size_t i;
-    int ok = 1;
+    int ok = 1, timed_out = 0;
 
     if (http_read_observables_or_reply(call, &list) != 0)
         return 0;
@@ -87,12 +87,15 @@ int handle_observe(http_call_t *call)
         if (ok)
             ok = handle_verdict(call, ctx.o, now, verdicts) == 0;
     }
+    if (!ok)
+        timed_out = store_interrupted(st);
     store_set_deadline(st, 0);
     json_decref(by_id);
 
     if (!ok) {
         /* the observable that failed is not counted as answered */
-        handle_store_failed(call, handle_enrich_data(sightings, verdicts), i - 1, list.n);
+        handle_store_failed(call, handle_enrich_data(sightings, verdicts), timed_out, i - 1,
+                            list.n);
         return 0;
     }
     http_reply_data(call, handle_enrich_data(sightings, verdicts));
