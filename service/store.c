@@ -212,12 +212,15 @@ static int configure(store_t *st)
     /*
      * WAL lets the server's readers run while the ingester writes; NORMAL sync is durable
      * across application crashes and loses at most the last commits on power loss; the
-     * size limit truncates the WAL after a checkpoint so that it stays bounded.
+     * size limit truncates the WAL after a checkpoint so that it stays bounded. Checkpoints
+     * every 10000 pages (about 40 MiB) rather than 1000: bulk loads measured about a quarter
+     * faster on disk, and readers still find a bounded WAL.
      */
     return exec(st,
                 "PRAGMA journal_mode = WAL;"
                 "PRAGMA synchronous = NORMAL;"
                 "PRAGMA journal_size_limit = 67108864;"
+                "PRAGMA wal_autocheckpoint = 10000;"
                 "PRAGMA foreign_keys = ON;"
                 "PRAGMA cache_size = -32768;"
                 "PRAGMA temp_store = MEMORY;",
