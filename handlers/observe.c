@@ -23,21 +23,19 @@ typedef struct observe_ctx {
 static int on_row(const store_row_t *row, void *arg)
 {
     observe_ctx_t *ctx = arg;
-    json_t *s = ctim_sighting(row, ctx->o), *seen;
-    const char *id = json_string_value(json_object_get(s, "id"));
+    char id[CTIM_SIGHTING_ID_LEN];
+    json_t *s, *seen;
 
-    if (s == NULL || id == NULL) {
-        json_decref(s);
+    if (ctim_sighting_id(row, id) != 0)
         goto fail;
-    }
     seen = json_object_get(ctx->by_id, id);
     if (seen != NULL) {
-        json_decref(s);
         if (ctim_sighting_add_observable(seen, ctx->o) != 0)
             goto fail;
         return 0;
     }
-    /* docs owns the sighting (and so its id string) before the index refers to it */
+    s = ctim_sighting(row, ctx->o);
+    /* docs owns the sighting before the index refers to it */
     if (json_array_append_new(ctx->docs, s) != 0 || json_object_set(ctx->by_id, id, s) != 0)
         goto fail;
     return 0;

@@ -63,10 +63,19 @@ char *ctim_code_block(const char *text, size_t max);
 /** The title of the sighting of `row`, e.g. "Web request blocked: malware". */
 void ctim_sighting_title(const store_row_t *row, char *out, size_t outlen);
 
+/* "transient:sighting-" and a UUID, with its NUL */
+#define CTIM_SIGHTING_ID_LEN (19 + 36 + 1)
+
 /**
- * The sighting of one transaction, seen while looking for `queried`. Its id is derived
- * from the transaction's source, offset and appliance, so the same transaction always
- * gets the same id. Returns NULL only when out of memory.
+ * The id of the sighting of `row`: derived from the transaction's source, offset and
+ * appliance (the row's id when it has no source name), so that the same transaction always
+ * gets the same id. Returns 0, or -1 when out of memory.
+ */
+int ctim_sighting_id(const store_row_t *row, char out[CTIM_SIGHTING_ID_LEN]);
+
+/**
+ * The sighting of one transaction, seen while looking for `queried`, with the id of
+ * ctim_sighting_id. Returns NULL only when out of memory.
  */
 json_t *ctim_sighting(const store_row_t *row, const obs_t *queried);
 

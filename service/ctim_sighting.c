@@ -81,9 +81,9 @@ void ctim_sighting_title(const store_row_t *row, char *out, size_t outlen)
     }
 }
 
-static json_t *sighting_id(const store_row_t *row)
+int ctim_sighting_id(const store_row_t *row, char out[CTIM_SIGHTING_ID_LEN])
 {
-    char *name = NULL, uuid[37], id[64];
+    char *name = NULL, uuid[37];
     int n;
 
     /* a line's identity is its source and offset; without a source name, the row's id */
@@ -94,11 +94,11 @@ static json_t *sighting_id(const store_row_t *row)
         n = asprintf(&name, "sighting:#%" PRId64 ":%" PRId64 ":%s", row->id, row->offset,
                      row->appliance ? row->appliance : "");
     if (n < 0)
-        return NULL;
+        return -1;
     util_uuid_from_name(name, (size_t)n, uuid);
     free(name);
-    snprintf(id, sizeof(id), "transient:sighting-%s", uuid);
-    return json_string(id);
+    snprintf(out, CTIM_SIGHTING_ID_LEN, "transient:sighting-%s", uuid);
+    return 0;
 }
 
 static json_t *short_description(const store_row_t *row)
@@ -315,7 +315,8 @@ static json_t *data_table(const store_row_t *row)
 
 json_t *ctim_sighting(const store_row_t *row, const obs_t *queried)
 {
-    char start[UTIL_ISO_TIME_LEN], end[UTIL_ISO_TIME_LEN], title[256];
+    char start[UTIL_ISO_TIME_LEN], end[UTIL_ISO_TIME_LEN], title[256],
+        id[CTIM_SIGHTING_ID_LEN] = "";
     int64_t elapsed = row->elapsed_ms > 0 ? row->elapsed_ms : 0;
     json_t *s = json_object(), *observed;
     int err = s == NULL;
@@ -326,7 +327,8 @@ json_t *ctim_sighting(const store_row_t *row, const obs_t *queried)
     observed = json_pack("{s:s, s:s}", "start_time", start, "end_time", end);
     ctim_sighting_title(row, title, sizeof(title));
 
-    err |= json_object_set_new(s, "id", sighting_id(row));
+    err |= ctim_sighting_id(row, id);
+    err |= json_object_set_new(s, "id", json_string(id));
     err |= json_object_set_new(s, "type", json_string("sighting"));
     err |= json_object_set_new(s, "schema_version", json_string(CTIM_SCHEMA_VERSION));
     err |= json_object_set_new(s, "source", json_string(CTIM_SOURCE));

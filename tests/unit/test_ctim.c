@@ -193,6 +193,14 @@ static void test_sighting_id_stable(void **state)
     b.offset = 5678; /* the same line at another offset is another transaction */
     sc = ctim_sighting(&b, &o);
     assert_string_equal(str_at(sa, "id"), str_at(sb, "id"));
+    /* without a source name the row's id stands in for it */
+    {
+        char id[CTIM_SIGHTING_ID_LEN];
+
+        a.source_name = NULL;
+        assert_int_equal(ctim_sighting_id(&a, id), 0);
+        assert_string_equal(id, "transient:sighting-b40eea87-3153-88b0-b10a-91cd44257c41");
+    }
     assert_string_equal(str_at(sc, "id"),
                         "transient:sighting-1aab6024-97c6-8de0-b3c3-a99d89757ddb");
     json_decref(sa);
