@@ -367,8 +367,8 @@ static int on_progress(void *arg)
 
 void store_set_deadline(store_t *st, int64_t deadline_ms)
 {
+    /* interrupted is left alone: callers clear the deadline before asking why a query failed */
     st->deadline_ms = deadline_ms;
-    st->interrupted = 0;
     if (deadline_ms == 0)
         sqlite3_progress_handler(st->db, 0, NULL, NULL);
     else

@@ -638,6 +638,9 @@ static void test_deadline(void **state)
     assert_int_equal(store_sightings(f->st, &o, 60, on_row, &seen, &more), -1);
     assert_int_equal(store_interrupted(f->st), 1);
     assert_non_null(strstr(store_errmsg(f->st), "query deadline passed"));
+    /* clearing the deadline keeps the answer until the next query */
+    store_set_deadline(f->st, 0);
+    assert_int_equal(store_interrupted(f->st), 1);
 
     /* a deadline far ahead, then none: both answer in full */
     store_set_deadline(f->st, util_monotonic_ms() + 60000);
