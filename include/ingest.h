@@ -31,10 +31,11 @@ typedef enum {
 } ingest_line_kind_t;
 
 /* Bits of ingest_rec_t.warnings: what was doubtful in a stored line. */
-#define INGEST_WARN_VERDICT_LAYOUT 0x01 /* verdict block of an unknown size: only fields 1-2 kept  \
-                                         */
-#define INGEST_WARN_WBRS       0x02     /* WBRS value not a number (kept raw) */
-#define INGEST_WARN_ACL        0x04     /* ACL decision string not 6 to 8 parts */
+#define INGEST_WARN_VERDICT_LAYOUT                                                                 \
+    0x01                            /* verdict block of an unknown size: only fields 1-2 kept      \
+                                     */
+#define INGEST_WARN_WBRS       0x02 /* WBRS value not a number (kept raw) */
+#define INGEST_WARN_ACL        0x04 /* ACL decision string not 6 to 8 parts */
 #define INGEST_WARN_SHA256     0x08 /* SHA-256 slot not 64 hex digits (kept raw, not as sha256) */
 #define INGEST_WARN_NO_VERDICT 0x10 /* no verdict block at all */
 #define INGEST_WARN_VALUE      0x20 /* another value malformed (kept raw) */
