@@ -410,6 +410,8 @@ int server_run(const cfg_t *cfg, const char *port_file)
 
     h2o_config_init(&conf);
     conf.max_request_entity_size = HTTP_MAX_BODY;
+    /* the default names H2O and its version, which tells a scanner more than it needs */
+    conf.server_name = h2o_iovec_init(H2O_STRLIT("wsa-relay"));
     host = h2o_config_register_host(&conf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     handler = http_register(h2o_config_register_path(host, "/", 0));
 
