@@ -3,10 +3,11 @@
 # Only what is missing is installed; a machine that has everything is left untouched.
 set -eu
 
-# Build: compiler, CMake, pkg-config and the libraries the service links.
+# Build and run: compiler, CMake, pkg-config, the libraries the service links, and curl
+# for the README's examples.
 BUILD_PKGS="gcc libc6-dev make cmake pkg-config \
 libh2o-evloop-dev libssl-dev libjansson-dev libsqlite3-dev libjwt-dev zlib1g-dev \
-libcurl4-openssl-dev"
+libcurl4-openssl-dev curl"
 # Tests: cmocka for unit tests, the formatter the tree is checked against,
 # util-linux for unshare (fault tests in their own mount namespaces).
 TEST_PKGS="libcmocka-dev clang-format util-linux ca-certificates openssl"

@@ -16,7 +16,8 @@ cmake --build build -j"$(nproc 2>/dev/null || echo 2)" --target wsa-relay
 mkdir -p var
 if [ -z "${WSA_RELAY_SECRET:-}" ] && [ -z "${WSA_RELAY_SECRET_FILE:-}" ]; then
     if [ ! -s var/secret ]; then
-        (umask 077 && openssl rand -hex 32 >var/secret)
+        # 32 random bytes as 64 hex digits, with coreutils alone
+        (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >var/secret)
     fi
     WSA_RELAY_SECRET_FILE=$PWD/var/secret
     export WSA_RELAY_SECRET_FILE
@@ -38,7 +39,8 @@ curl -s -H 'Authorization: Bearer $token' -d '[{"type":"ip","value":"172.18.32.7
 
 curl -s -H 'Authorization: Bearer $token' -d '[{"type":"sha256","value":"fd5ef49d4213e05f448f11ed9c98253d85829614fba368a421d14e64c556da5e"}]' $url/deliberate/observables
 
-(the token is valid for 24 hours; mint another with: WSA_RELAY_SECRET_FILE=$PWD/var/secret ./build/wsa-relay token)
+(the token is valid for 24 hours; ./build/wsa-relay token mints another, with the same secret
+ settings: WSA_RELAY_SECRET_FILE=$PWD/var/secret unless you set your own)
 (the sample logs are from 2020-2022: start with WSA_RELAY_VERDICT_DAYS=36500 to see their verdicts)
 
 MSG
