@@ -6,6 +6,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,14 +181,50 @@ out:
     return rc;
 }
 
-int cfg_set(cfg_t *cfg, const char *name, const char *value, char *err, size_t errlen)
+/* The whole-number settings: their bounds and how a message names their unit. */
+typedef struct int_setting {
+    const char *name;
+    size_t offset; /* of the int in cfg_t */
+    long min, max;
+    const char *what;
+} int_setting_t;
+
+static const int_setting_t int_settings[] = {
+    {"WSA_RELAY_VERDICT_DAYS", offsetof(cfg_t, verdict_days), 1, 36500, "a whole number of days"},
+    {"WSA_RELAY_THREADS", offsetof(cfg_t, threads), 1, MAX_THREADS, "a number"},
+    {"WSA_RELAY_REQUEST_BUDGET_MS", offsetof(cfg_t, request_budget_ms), 100, 60000, "milliseconds"},
+};
+
+/* Sets a whole-number setting; 1 when `name` is not one of them. */
+static int set_int(cfg_t *cfg, const char *name, const char *value, char *err, size_t errlen)
 {
     long v;
+
+    for (size_t i = 0; i < sizeof(int_settings) / sizeof(int_settings[0]); i++) {
+        const int_setting_t *s = &int_settings[i];
+        if (strcmp(name, s->name) != 0)
+            continue;
+        if (parse_int(value, s->min, s->max, &v) != 0) {
+            snprintf(err, errlen, "%s: expected %s from %ld to %ld; got \"%s\"", name, s->what,
+                     s->min, s->max, value);
+            return -1;
+        }
+        *(int *)((char *)cfg + s->offset) = (int)v;
+        return 0;
+    }
+    return 1;
+}
+
+int cfg_set(cfg_t *cfg, const char *name, const char *value, char *err, size_t errlen)
+{
+    int rc;
 
     if (value[0] == '\0') {
         snprintf(err, errlen, "%s: may not be empty", name);
         return -1;
     }
+    if ((rc = set_int(cfg, name, value, err, errlen)) <= 0)
+        return rc;
     if (strcmp(name, "WSA_RELAY_DB") == 0)
         return set_string(&cfg->db_path, value);
     if (strcmp(name, "WSA_RELAY_LISTEN") == 0)
@@ -225,26 +262,6 @@ int cfg_set(cfg_t *cfg, const char *name, const char *value, char *err, size_t e
         }
         return set_url(&cfg->refer_url, name, value, 0, err, errlen);
     }
-    if (strcmp(name, "WSA_RELAY_VERDICT_DAYS") == 0) {
-        if (parse_int(value, 1, 36500, &v) != 0) {
-            snprintf(err, errlen,
-                     "WSA_RELAY_VERDICT_DAYS: expected a whole number of days "
-                     "from 1 to 36500; got \"%s\"",
-                     value);
-            return -1;
-        }
-        cfg->verdict_days = (int)v;
-        return 0;
-    }
-    if (strcmp(name, "WSA_RELAY_THREADS") == 0) {
-        if (parse_int(value, 1, MAX_THREADS, &v) != 0) {
-            snprintf(err, errlen, "WSA_RELAY_THREADS: expected a number from 1 to %d; got \"%s\"",
-                     MAX_THREADS, value);
-            return -1;
-        }
-        cfg->threads = (int)v;
-        return 0;
-    }
     if (strcmp(name, "WSA_RELAY_WBRS_BLOCK") == 0) {
         char *end;
         double d = strtod(value, &end);
@@ -256,17 +273,6 @@ int cfg_set(cfg_t *cfg, const char *name, const char *value, char *err, size_t e
             return -1;
         }
         cfg->wbrs_block = d;
-        return 0;
-    }
-    if (strcmp(name, "WSA_RELAY_REQUEST_BUDGET_MS") == 0) {
-        if (parse_int(value, 100, 60000, &v) != 0) {
-            snprintf(err, errlen,
-                     "WSA_RELAY_REQUEST_BUDGET_MS: expected milliseconds from 100 "
-                     "to 60000; got \"%s\"",
-                     value);
-            return -1;
-        }
-        cfg->request_budget_ms = (int)v;
         return 0;
     }
     if (strcmp(name, "WSA_RELAY_LOG_LEVEL") == 0) {
