@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 
 ./deploy/install-deps.sh
 
+# tests need packages the quick start does not install; tests/run.sh turns them back on
 cmake -S . -B build -DBUILD_TESTING=OFF >/dev/null
 cmake --build build -j"$(nproc 2>/dev/null || echo 2)" --target wsa-relay
 

@@ -1,10 +1,14 @@
 /*
  * cmd_serve.c - `wsa-relay serve`: answer the Threat Response relay module API.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <unistd.h>
 #include "cmd.h"
+#include "log.h"
 #include "server.h"
+#include "store.h"
 
 static const char serve_usage[] =
     "usage: wsa-relay serve [--db PATH] [--listen ADDR:PORT] [--threads N] [--port-file PATH]\n"
@@ -30,6 +34,26 @@ static const char serve_usage[] =
     "  WSA_RELAY_REQUEST_BUDGET_MS  time budget of one request (default 10000)\n"
     "  WSA_RELAY_LOG_LEVEL          debug, info, warn or error (default info)\n"
     "A flag wins over its variable.\n";
+
+/*
+ * The workers open the database read-only. A server started before any log arrived should
+ * still answer (health, empty results), so a missing database is created empty here.
+ */
+static int create_if_missing(const char *path)
+{
+    char err[STORE_ERR_LEN];
+    store_t *st = NULL;
+
+    if (access(path, F_OK) == 0 || errno != ENOENT)
+        return 0;
+    if (store_open(&st, path, STORE_READ_WRITE, err, sizeof(err)) != 0) {
+        fprintf(stderr, "wsa-relay serve: %s\n", err);
+        return -1;
+    }
+    store_close(st);
+    log_msg(LOG_LEVEL_INFO, "server", "created an empty tracking database at %s", path);
+    return 0;
+}
 
 int cmd_serve(int argc, char **argv)
 {
@@ -79,6 +103,10 @@ int cmd_serve(int argc, char **argv)
     if (cfg_check_serve(&cfg, err, sizeof(err)) != 0) {
         fprintf(stderr, "wsa-relay serve: %s\n", err);
         rc = CFG_EXIT_USAGE;
+        goto out;
+    }
+    if (create_if_missing(cfg.db_path) != 0) {
+        rc = 1;
         goto out;
     }
     rc = server_run(&cfg, port_file) == 0 ? 0 : 1;

@@ -26,12 +26,19 @@ int main(int argc, char **argv)
         fputs(usage_text, stderr);
         return CFG_EXIT_USAGE;
     }
-    if (strcmp(cmd, "ingest") == 0)
+    /* getopt names the program by argv[0] in its messages: make that the subcommand */
+    if (strcmp(cmd, "ingest") == 0) {
+        argv[1] = "wsa-relay ingest";
         return cmd_ingest(argc - 1, argv + 1);
-    if (strcmp(cmd, "serve") == 0)
+    }
+    if (strcmp(cmd, "serve") == 0) {
+        argv[1] = "wsa-relay serve";
         return cmd_serve(argc - 1, argv + 1);
-    if (strcmp(cmd, "token") == 0)
+    }
+    if (strcmp(cmd, "token") == 0) {
+        argv[1] = "wsa-relay token";
         return cmd_token(argc - 1, argv + 1);
+    }
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
         fputs(usage_text, stdout);
         return 0;

@@ -61,6 +61,39 @@ static void test_listening_line(void **state)
     h_teardown(&s);
 }
 
+/* A server started before any log arrived creates an empty database and answers from it. */
+static void test_empty_database_created(void **state)
+{
+    const char *const env[] = {"WSA_RELAY_SECRET=" H_SECRET, NULL};
+    const char *body = "[{\"type\":\"ip\",\"value\":\"172.18.32.70\"}]";
+    char *auth = h_bearer("{}");
+    const char *const headers[] = {auth, NULL};
+    h_client_t c;
+    h_reply_t r;
+    h_server_t s;
+    char *log;
+
+    h_setup(&s);
+    assert_int_equal(access(s.db, F_OK), -1);
+    h_start(&s, env);
+    assert_int_equal(access(s.db, F_OK), 0);
+    log = h_server_log(&s);
+    assert_non_null(strstr(log, "created an empty tracking database at "));
+    free(log);
+
+    h_client_init(&c, 0);
+    h_request(&c, &s, "POST", "/health", headers, NULL, 0, &r);
+    assert_string_equal(r.body, "{\"data\":{\"status\":\"ok\"}}");
+    h_reply_free(&r);
+    h_request(&c, &s, "POST", "/observe/observables", headers, body, strlen(body), &r);
+    assert_string_equal(r.body, "{\"data\":{}}");
+    h_reply_free(&r);
+    h_client_free(&c);
+    free(auth);
+    assert_int_equal(h_stop(&s), 0);
+    h_teardown(&s);
+}
+
 /* SO_REUSEPORT would let a second server share the port silently: it must refuse instead. */
 static void test_port_in_use(void **state)
 {
@@ -191,6 +224,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_listening_line),
+        cmocka_unit_test(test_empty_database_created),
         cmocka_unit_test(test_port_in_use),
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_graceful_stop_with_idle_connections),
