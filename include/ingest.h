@@ -116,11 +116,14 @@ ingest_line_kind_t ingest_parse_line(ingest_parser_t *p, const char *line, size_
                                      ingest_rec_t *rec, char *reason, size_t reasonlen);
 
 /**
- * Normalises a URL as the store keeps it: scheme and host lower-cased, the default port of
- * the scheme removed (80 for http, 443 for https, 21 for ftp, 443 for tunnel), the rest
- * unchanged. A bare "host:port" (TCP_CONNECT) keeps its shape with the host lower-cased.
- * Writes at most outlen - 1 bytes and a NUL; returns the length, or -1 if it does not fit.
+ * Normalises a URL as the store keeps it: scheme and host lower-cased, a trailing dot of the
+ * host and the default port of the scheme removed (80 for http, 443 for https and tunnel, 21
+ * for ftp), an empty path made "/", a fragment dropped, the rest unchanged. A bare
+ * "host:port" (TCP_CONNECT) keeps its shape with the host lower-cased. The result is at most
+ * INGEST_URL_NORM_GROWTH bytes longer than the input. Writes at most outlen - 1 bytes and a
+ * NUL; returns the length, or -1 if it does not fit.
  */
+#define INGEST_URL_NORM_GROWTH 1
 long ingest_url_normalise(const char *url, size_t len, char *out, size_t outlen);
 
 /**

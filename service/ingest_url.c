@@ -126,8 +126,8 @@ static void copy_lower(char *d, const char *s, size_t n)
 long ingest_url_normalise(const char *url, size_t len, char *out, size_t outlen)
 {
     url_parts_t p;
-    size_t o, keep_port_end;
-    int port, dflt;
+    size_t o, keep_port_end, host_end, end;
+    int port, dflt, add_slash;
 
     url_split(url, len, &p);
     port = port_value(url, &p);
@@ -137,19 +137,32 @@ long ingest_url_normalise(const char *url, size_t len, char *out, size_t outlen)
     keep_port_end = p.rest;
     if (p.scheme_len && port > 0 && port == dflt)
         keep_port_end = p.port_start - 1;
-    if (keep_port_end > len || keep_port_end + (len - p.rest) + 1 > outlen)
+    /* a fragment never reaches the server, so the proxy cannot have seen one */
+    end = p.rest;
+    while (end < len && url[end] != '#')
+        end++;
+    /* "www.example.com." names the same host as "www.example.com" */
+    host_end = p.host_end;
+    if (!p.bracketed && host_end > p.host_start + 1 && url[host_end - 1] == '.')
+        host_end--;
+    /* an empty path is "/" (RFC 3986 section 6.2.3) for the schemes a proxy logs */
+    add_slash = p.scheme_len > 0 && (end == p.rest || url[p.rest] == '?');
+    if (keep_port_end > len ||
+        keep_port_end - (p.host_end - host_end) + (end - p.rest) + (size_t)add_slash + 1 > outlen)
         return -1;
 
     /* scheme and "://", user info, then the host: everything up to host_end lower-cased
      * except the user info, which belongs to the user */
     copy_lower(out, url, p.auth_start);
     memcpy(out + p.auth_start, url + p.auth_start, p.host_start - p.auth_start);
-    copy_lower(out + p.host_start, url + p.host_start, p.host_end - p.host_start);
-    o = p.host_end;
-    memcpy(out + o, url + o, keep_port_end - o);
-    o = keep_port_end;
-    memcpy(out + o, url + p.rest, len - p.rest);
-    o += len - p.rest;
+    copy_lower(out + p.host_start, url + p.host_start, host_end - p.host_start);
+    o = host_end;
+    memcpy(out + o, url + p.host_end, keep_port_end - p.host_end);
+    o += keep_port_end - p.host_end;
+    if (add_slash)
+        out[o++] = '/';
+    memcpy(out + o, url + p.rest, end - p.rest);
+    o += end - p.rest;
     out[o] = '\0';
     return (long)o;
 }
@@ -172,6 +185,9 @@ int ingest_ip_canon(const char *s, size_t n, char *out)
     }
     if (inet_pton(AF_INET6, tmp, addr) != 1)
         return -1;
+    /* a dual-stack socket reports an IPv4 peer as ::ffff:a.b.c.d: it is that IPv4 host */
+    if (IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)addr))
+        return inet_ntop(AF_INET, addr + 12, out, 46) ? 0 : -1;
     return inet_ntop(AF_INET6, addr, out, 46) ? 0 : -1;
 }
 
@@ -242,13 +258,12 @@ static int fill_from_url(ingest_arena_t *a, const char *url, size_t n, ingest_re
     long nl;
     int port;
 
-    /* the normalised URL is never longer than the logged one */
-    if (a->cap - a->len < n + 1) {
+    if (a->cap - a->len < n + INGEST_URL_NORM_GROWTH + 1) {
         a->overflow = 1;
         return -1;
     }
     norm = a->base + a->len;
-    nl = ingest_url_normalise(url, n, norm, n + 1);
+    nl = ingest_url_normalise(url, n, norm, n + INGEST_URL_NORM_GROWTH + 1);
     if (nl >= 0) {
         a->len += (size_t)nl + 1;
         rec->url = norm;

@@ -74,12 +74,11 @@ static const char *out_copy(out_t *o, const char *s, size_t n, int lower)
     return p;
 }
 
-static int prepare_ip(obs_t *o, out_t *out, size_t n)
+static int prepare_ip(obs_t *o, out_t *out, const char *v, size_t n)
 {
     char ip[46];
 
     /* the value may carry brackets when it was taken from a URL */
-    const char *v = o->value;
     if (n > 2 && v[0] == '[' && v[n - 1] == ']')
         v++, n -= 2;
     if (ingest_ip_canon(v, n, ip) < 0)
@@ -88,15 +87,15 @@ static int prepare_ip(obs_t *o, out_t *out, size_t n)
     return o->key ? 0 : -1;
 }
 
-static int prepare_host(obs_t *o, out_t *out, size_t n)
+static int prepare_host(obs_t *o, out_t *out, const char *v, size_t n)
 {
     char *reg;
 
-    while (n > 0 && o->value[n - 1] == '.')
+    while (n > 0 && v[n - 1] == '.')
         n--;
     if (n == 0)
         return -1;
-    o->key = out_copy(out, o->value, n, 1);
+    o->key = out_copy(out, v, n, 1);
     reg = out_take(out, n + 1);
     if (!o->key || !reg)
         return -1;
@@ -104,36 +103,35 @@ static int prepare_host(obs_t *o, out_t *out, size_t n)
     return 0;
 }
 
-static int prepare_url(obs_t *o, out_t *out, size_t n)
+static int prepare_url(obs_t *o, out_t *out, const char *v, size_t n)
 {
-    char *p = out_take(out, n + 1);
+    char *p = out_take(out, n + INGEST_URL_NORM_GROWTH + 1);
     long r;
 
     if (!p || n == 0)
         return -1;
-    r = ingest_url_normalise(o->value, n, p, n + 1);
+    r = ingest_url_normalise(v, n, p, n + INGEST_URL_NORM_GROWTH + 1);
     if (r < 0)
         return -1;
     o->key = p;
     return 0;
 }
 
-static int prepare_sha(obs_t *o, out_t *out, size_t n)
+static int prepare_sha(obs_t *o, out_t *out, const char *v, size_t n)
 {
     if (n != 64)
         return -1;
     for (size_t i = 0; i < n; i++) {
-        char c = o->value[i];
+        char c = v[i];
         if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
             return -1;
     }
-    o->key = out_copy(out, o->value, n, 1);
+    o->key = out_copy(out, v, n, 1);
     return o->key ? 0 : -1;
 }
 
-static int prepare_user(obs_t *o, out_t *out, size_t n)
+static int prepare_user(obs_t *o, out_t *out, const char *v, size_t n)
 {
-    const char *v = o->value;
     const char *bs = memchr(v, '\\', n);
     const char *at = NULL;
 
@@ -163,9 +161,15 @@ static int prepare_user(obs_t *o, out_t *out, size_t n)
     return 0;
 }
 
+static int is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
 int obs_prepare(obs_t *o, char *buf, size_t buflen)
 {
     out_t out = {buf, 0, buflen};
+    const char *v;
     size_t n;
 
     o->key = NULL;
@@ -173,26 +177,38 @@ int obs_prepare(obs_t *o, char *buf, size_t buflen)
     o->key_reg_domain = NULL;
     if (!o->value || !buf)
         return -1;
-    n = strlen(o->value);
+    v = o->value;
+    n = strlen(v);
+
+    /*
+     * Values pasted from elsewhere often carry surrounding white space, which no address,
+     * host, URL, hash or user name contains; file names and user agents are taken as given.
+     */
+    if (o->type != OBS_FILE_NAME && o->type != OBS_USER_AGENT) {
+        while (n > 0 && is_space(v[0]))
+            v++, n--;
+        while (n > 0 && is_space(v[n - 1]))
+            n--;
+    }
 
     switch (o->type) {
     case OBS_IP:
     case OBS_IPV6:
-        return prepare_ip(o, &out, n);
+        return prepare_ip(o, &out, v, n);
     case OBS_DOMAIN:
     case OBS_HOSTNAME:
-        return prepare_host(o, &out, n);
+        return prepare_host(o, &out, v, n);
     case OBS_URL:
-        return prepare_url(o, &out, n);
+        return prepare_url(o, &out, v, n);
     case OBS_SHA256:
-        return prepare_sha(o, &out, n);
+        return prepare_sha(o, &out, v, n);
     case OBS_USER:
-        return prepare_user(o, &out, n);
+        return prepare_user(o, &out, v, n);
     case OBS_FILE_NAME:
     case OBS_USER_AGENT:
         if (n == 0)
             return -1;
-        o->key = out_copy(&out, o->value, n, 0);
+        o->key = out_copy(&out, v, n, 0);
         return o->key ? 0 : -1;
     case OBS_UNSUPPORTED:
         break;

@@ -62,7 +62,20 @@ static void test_ip(void **state)
     assert_int_equal(prep(OBS_IP, "example.com", &o, buf, sizeof(buf)), -1);
     assert_int_equal(prep(OBS_IP, "", &o, buf, sizeof(buf)), -1);
     assert_int_equal(prep(OBS_IPV6, "2001:db8:::1", &o, buf, sizeof(buf)), -1);
-    assert_int_equal(prep(OBS_IP, "192.0.2.1 ", &o, buf, sizeof(buf)), -1);
+    assert_int_equal(prep(OBS_IP, "192.0.2.1 x", &o, buf, sizeof(buf)), -1);
+    assert_int_equal(prep(OBS_IP, " \t", &o, buf, sizeof(buf)), -1);
+
+    /* surrounding white space is not part of an address */
+    assert_int_equal(prep(OBS_IP, " 192.0.2.1\t\n", &o, buf, sizeof(buf)), 0);
+    assert_string_equal(o.key, "192.0.2.1");
+    /* an IPv4-mapped IPv6 address is the IPv4 host: 0xac12 0x2046 is 172.18.32.70 */
+    assert_int_equal(prep(OBS_IPV6, "::ffff:172.18.32.70", &o, buf, sizeof(buf)), 0);
+    assert_string_equal(o.key, "172.18.32.70");
+    assert_int_equal(prep(OBS_IPV6, "::FFFF:ac12:2046", &o, buf, sizeof(buf)), 0);
+    assert_string_equal(o.key, "172.18.32.70");
+    /* not mapped: ::1 and the IPv4-compatible ::a.b.c.d stay IPv6 */
+    assert_int_equal(prep(OBS_IPV6, "::1", &o, buf, sizeof(buf)), 0);
+    assert_string_equal(o.key, "::1");
 }
 
 static void test_domain(void **state)
@@ -80,6 +93,8 @@ static void test_domain(void **state)
     assert_int_equal(prep(OBS_DOMAIN, "localhost", &o, buf, sizeof(buf)), 0);
     assert_string_equal(o.key, "localhost");
     assert_null(o.key_reg_domain);
+    assert_int_equal(prep(OBS_DOMAIN, "  Example.com \n", &o, buf, sizeof(buf)), 0);
+    assert_string_equal(o.key, "example.com");
     assert_int_equal(prep(OBS_DOMAIN, ".", &o, buf, sizeof(buf)), -1);
     assert_int_equal(prep(OBS_DOMAIN, "", &o, buf, sizeof(buf)), -1);
     /* no room for the key in the caller's buffer */

@@ -444,6 +444,28 @@ static void test_crlf_and_reuse(void **state)
     ingest_parser_free(p);
 }
 
+/* A dual-stack listener logs an IPv4 client as ::ffff:a.b.c.d: it is stored as that IPv4
+ * address, so that an ip observable finds it. */
+static void test_v4_mapped_client(void **state)
+{
+    static const char line[] =
+        "1700000000.125 42 ::FFFF:192.0.2.7 TCP_MISS/200 5120 GET http://www.example.com "
+        "- DIRECT/::ffff:198.51.100.9 text/html DEFAULT_CASE_12-AP-ID-NONE-NONE-NONE-DG-NONE "
+        "<IW_adv,5.0,-,-,-,-,-,-,-,-,-,-,-,-,-> -";
+    ingest_parser_t *p = ingest_parser_new();
+    ingest_rec_t rec;
+    char reason[128];
+
+    (void)state;
+    assert_int_equal(ingest_parse_line(p, line, strlen(line), &rec, reason, sizeof(reason)),
+                     INGEST_LINE_ACCESS);
+    assert_string_equal(rec.client_ip, "192.0.2.7");
+    assert_string_equal(rec.dest_ip, "198.51.100.9");
+    /* the logged URL had no path */
+    assert_string_equal(rec.url, "http://www.example.com/");
+    ingest_parser_free(p);
+}
+
 static void test_invalid_utf8(void **state)
 {
     static const char line[] =
@@ -555,7 +577,14 @@ static void test_url_normalise(void **state)
     check_norm("203.0.113.9:443", "203.0.113.9:443");
     check_norm("http://[2001:DB8::1]:80/x", "http://[2001:db8::1]/x");
     check_norm("http://User:PW@Host.Example/", "http://User:PW@host.example/");
-    check_norm("http://host.example", "http://host.example");
+    /* an empty path is "/", a host's trailing dot and a fragment go */
+    check_norm("http://host.example", "http://host.example/");
+    check_norm("http://host.example:80", "http://host.example/");
+    check_norm("http://host.example?q=1", "http://host.example/?q=1");
+    check_norm("http://h.example#top", "http://h.example/");
+    check_norm("http://Www.Example.com./Index.html?q=A#frag",
+               "http://www.example.com/Index.html?q=A");
+    check_norm("https://www.example.com.:443", "https://www.example.com/");
     assert_int_equal(ingest_url_normalise("http://www.example.com/", 23, small, sizeof(small)), -1);
 }
 
@@ -604,15 +633,11 @@ static void test_action_names(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_expected_table),
-        cmocka_unit_test(test_sentinel_totals),
-        cmocka_unit_test(test_own_totals),
-        cmocka_unit_test(test_sentinel_amp_lines),
-        cmocka_unit_test(test_crlf_and_reuse),
-        cmocka_unit_test(test_invalid_utf8),
-        cmocka_unit_test(test_truncated_and_mangled),
-        cmocka_unit_test(test_url_normalise),
-        cmocka_unit_test(test_reg_domain),
+        cmocka_unit_test(test_expected_table), cmocka_unit_test(test_sentinel_totals),
+        cmocka_unit_test(test_own_totals),     cmocka_unit_test(test_sentinel_amp_lines),
+        cmocka_unit_test(test_crlf_and_reuse), cmocka_unit_test(test_v4_mapped_client),
+        cmocka_unit_test(test_invalid_utf8),   cmocka_unit_test(test_truncated_and_mangled),
+        cmocka_unit_test(test_url_normalise),  cmocka_unit_test(test_reg_domain),
         cmocka_unit_test(test_action_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
