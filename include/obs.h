@@ -35,7 +35,9 @@ typedef struct obs {
      * lower-case hex; user: the name part; file_name/user_agent: the value unchanged.
      */
     const char *key;
-    const char *key_domain;     /* user only: "DOMAIN" of DOMAIN\name or name@domain, else NULL */
+    /* user only: "DOMAIN" of DOMAIN\name (a realm after it is left out) or "X" of name@X,
+     * else NULL; the store matches it against a row's domain or its realm */
+    const char *key_domain;
     const char *key_reg_domain; /* domain/hostname only: registered domain of the key */
 } obs_t;
 

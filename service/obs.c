@@ -136,9 +136,11 @@ static int prepare_user(obs_t *o, out_t *out, const char *v, size_t n)
     const char *at = NULL;
 
     if (bs) {
-        /* DOMAIN\name */
+        /* DOMAIN\name, or DOMAIN\name@realm as the access log writes it: the domain is the
+         * more specific of the two, so the realm is left out */
+        const char *name = bs + 1, *end = v + n, *realm = memchr(name, '@', (size_t)(end - name));
         o->key_domain = out_copy(out, v, (size_t)(bs - v), 0);
-        o->key = out_copy(out, bs + 1, n - (size_t)(bs - v) - 1, 0);
+        o->key = out_copy(out, name, (size_t)((realm != NULL ? realm : end) - name), 0);
     } else {
         /* name@domain: the domain follows the last '@' */
         for (size_t i = n; i-- > 0;) {

@@ -69,9 +69,9 @@ static const char *const store_sql_text[STORE_Q_COUNT] = {
                      " OR substr(t.host, -length(?1) - 1) = '.' || ?1)" SIGHT_ORDER,
     [STORE_Q_SIGHT_URL] = SIGHT_SELECT "WHERE t.url = ?1" SIGHT_ORDER,
     [STORE_Q_SIGHT_SHA256] = SIGHT_SELECT "WHERE t.sha256 = ?1" SIGHT_ORDER,
-    [STORE_Q_SIGHT_USER] =
-        SIGHT_SELECT "WHERE t.user_name = ?1 COLLATE NOCASE"
-                     " AND (?3 IS NULL OR t.user_domain = ?3 COLLATE NOCASE)" SIGHT_ORDER,
+    [STORE_Q_SIGHT_USER] = SIGHT_SELECT "WHERE t.user_name = ?1 COLLATE NOCASE"
+                                        " AND (?3 IS NULL OR t.user_domain = ?3 COLLATE NOCASE"
+                                        " OR t.user_realm = ?3 COLLATE NOCASE)" SIGHT_ORDER,
     [STORE_Q_SIGHT_FILE_NAME] = SIGHT_SELECT "WHERE t.amp_file_name = ?1" SIGHT_ORDER,
     [STORE_Q_SIGHT_USER_AGENT] = SIGHT_SELECT "WHERE t.user_agent = ?1" SIGHT_ORDER,
     [STORE_Q_EVID_SHA256] = "SELECT time_ms, amp_verdict > 3 FROM transactions"

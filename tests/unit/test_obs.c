@@ -154,6 +154,10 @@ static void test_user(void **state)
     assert_int_equal(prep(OBS_USER, "jdoe@example.com", &o, buf, sizeof(buf)), 0);
     assert_string_equal(o.key, "jdoe");
     assert_string_equal(o.key_domain, "example.com");
+    /* the access log's own form: the realm after the name is left out */
+    assert_int_equal(prep(OBS_USER, "EXAMPLE\\asmith@Realm1", &o, buf, sizeof(buf)), 0);
+    assert_string_equal(o.key, "asmith");
+    assert_string_equal(o.key_domain, "EXAMPLE");
     assert_int_equal(prep(OBS_USER, "asmith", &o, buf, sizeof(buf)), 0);
     assert_string_equal(o.key, "asmith");
     assert_null(o.key_domain);

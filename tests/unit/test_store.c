@@ -375,9 +375,15 @@ static void test_user(void **state)
     r = rec_at(400);
     r.user_name = "jsmith"; /* no domain logged */
     add(f, &r);
+    r = rec_at(500);
+    r.user_name = "jsmith"; /* logged as jsmith@NTLMRealm: a realm, no domain */
+    r.user_realm = "NTLMRealm";
+    add(f, &r);
 
-    assert_int_equal(count(f, OBS_USER, "jsmith", NULL, NULL), 3);
-    assert_int_equal(count(f, OBS_USER, "JSMITH", NULL, NULL), 3);
+    assert_int_equal(count(f, OBS_USER, "jsmith", NULL, NULL), 4);
+    assert_int_equal(count(f, OBS_USER, "JSMITH", NULL, NULL), 4);
+    /* name@X matches X as the row's domain or as its realm */
+    assert_int_equal(count(f, OBS_USER, "jsmith", "ntlmrealm", NULL), 1);
     assert_int_equal(sightings(f, OBS_USER, "JSMITH", "corp", NULL, 10, &seen, &more), 1);
     assert_int_equal(seen.ids[0], corp);
     assert_int_equal(count(f, OBS_USER, "jsmith", "Other", NULL), 1);
