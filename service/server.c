@@ -6,6 +6,10 @@
  * thread binds everything before the workers start, so that every start-up failure is
  * reported before the port is announced, then waits for SIGINT or SIGTERM. It stops the
  * workers by closing the write end of a pipe whose read end each worker watches.
+ *
+ * A worker out of file descriptors stops watching its listener for a moment: the pending
+ * connection keeps the listener readable, so retrying at once would spin the loop until a
+ * descriptor came free. The connections wait in the kernel's listen queue meanwhile.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,6 +34,8 @@
 #define IDLE_CLOSE_MS  1000 /* what a stop leaves a client that is still sending a request */
 #define ACCEPT_BATCH   16
 #define LISTEN_BACKLOG 511
+/* a pause after accept ran out of descriptors lasts ctx.hundred_ms_timeout: 100 ms */
+#define ACCEPT_WARN_MS 10000 /* at most one warning per worker this often */
 
 /* The main thread waits until every started worker has its loop set up. */
 typedef struct startup {
@@ -49,9 +56,71 @@ typedef struct worker {
     /* owned by the thread */
     h2o_context_t ctx;
     h2o_accept_ctx_t accept_ctx;
+    h2o_socket_t *listener;
+    h2o_timeout_entry_t accept_resume; /* linked while accepting is paused */
+    unsigned long deferred;            /* accepts put off since the last warning */
+    int64_t warned_ms;                 /* when that warning was logged; 0: never */
     int stopping;
 } worker_t;
 
+static void on_accept(h2o_socket_t *listener, const char *err);
+
+static void format_open_files_limit(char *out, size_t outlen)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        snprintf(out, outlen, "unknown");
+    else if (rl.rlim_cur == RLIM_INFINITY)
+        snprintf(out, outlen, "unlimited");
+    else
+        snprintf(out, outlen, "%llu", (unsigned long long)rl.rlim_cur);
+}
+
+/* Counts a deferred accept and logs it, at most once per ACCEPT_WARN_MS per worker. */
+static void warn_deferred(worker_t *w, int err)
+{
+    int64_t now = util_monotonic_ms();
+    const char *what =
+        err == EMFILE || err == ENFILE ? "out of file descriptors" : "out of memory for sockets";
+    char limit[32];
+
+    w->deferred++;
+    if (w->warned_ms != 0 && now - w->warned_ms < ACCEPT_WARN_MS)
+        return;
+    format_open_files_limit(limit, sizeof(limit));
+    if (w->warned_ms == 0)
+        log_msg(LOG_LEVEL_WARN, "server",
+                "%s (open files limit %s): %lu accept(s) deferred; new connections wait in "
+                "the listen queue",
+                what, limit, w->deferred);
+    else
+        log_msg(LOG_LEVEL_WARN, "server",
+                "%s (open files limit %s): %lu accept(s) deferred in the last %lld s; new "
+                "connections wait in the listen queue",
+                what, limit, w->deferred, (long long)((now - w->warned_ms) / 1000));
+    w->warned_ms = now;
+    w->deferred = 0;
+}
+
+static void on_accept_resume(h2o_timeout_entry_t *entry)
+{
+    worker_t *w = H2O_STRUCT_FROM_MEMBER(worker_t, accept_resume, entry);
+
+    h2o_socket_read_start(w->listener, on_accept);
+}
+
+static void pause_accepting(worker_t *w, int err)
+{
+    warn_deferred(w, err);
+    h2o_socket_read_stop(w->listener);
+    h2o_timeout_link(w->ctx.loop, &w->ctx.hundred_ms_timeout, &w->accept_resume);
+}
+
+/*
+ * accept4 is called here rather than through h2o_evloop_socket_accept, which returns NULL
+ * for every failure alike: running out of descriptors must be told from an empty queue.
+ */
 static void on_accept(h2o_socket_t *listener, const char *err)
 {
     worker_t *w = listener->data;
@@ -59,10 +128,21 @@ static void on_accept(h2o_socket_t *listener, const char *err)
     if (err != NULL)
         return;
     for (int i = 0; i < ACCEPT_BATCH; i++) {
-        h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
-        if (sock == NULL)
-            break;
-        h2o_accept(&w->accept_ctx, sock);
+        int fd = accept4(w->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                pause_accepting(w, errno);
+                return;
+            }
+            /* EAGAIN: the queue is empty; any other error belongs to one connection, and
+             * the next wake-up (or the next turn of the batch) tries the one after it */
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return;
+            continue;
+        }
+        /* the listener's TCP_NODELAY is inherited by the accepted socket */
+        h2o_accept(&w->accept_ctx, h2o_evloop_socket_create(
+                                       w->ctx.loop, fd, H2O_SOCKET_FLAG_IS_ACCEPTED_CONNECTION));
     }
 }
 
@@ -109,6 +189,8 @@ static void drain(worker_t *w, h2o_evloop_t *loop, h2o_socket_t *listener)
 {
     int64_t deadline = util_monotonic_ms() + STOP_WAIT_MS;
 
+    if (h2o_timeout_is_linked(&w->accept_resume))
+        h2o_timeout_unlink(&w->accept_resume);
     h2o_socket_read_stop(listener);
     h2o_socket_close(listener);
     h2o_context_request_shutdown(&w->ctx);
@@ -145,6 +227,8 @@ static void *worker_main(void *arg)
 
     listener = h2o_evloop_socket_create(loop, w->listen_fd, H2O_SOCKET_FLAG_DONT_READ);
     listener->data = w;
+    w->listener = listener;
+    w->accept_resume.cb = on_accept_resume;
     h2o_socket_read_start(listener, on_accept);
     stop = h2o_evloop_socket_create(loop, w->stop_fd, H2O_SOCKET_FLAG_DONT_READ);
     stop->data = w;
@@ -340,6 +424,26 @@ static int open_stores(const cfg_t *cfg, worker_t *workers, int n)
     return 0;
 }
 
+/*
+ * Every connection holds a descriptor, and the soft limit is often far below what the
+ * hard limit allows (1024 against 524288 under systemd): take all that is allowed.
+ */
+static void raise_open_files_limit(void)
+{
+    struct rlimit rl;
+    char limit[32];
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rlim_t was = rl.rlim_cur;
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            log_msg(LOG_LEVEL_WARN, "server", "cannot raise the open files limit from %llu: %s",
+                    (unsigned long long)was, strerror(errno));
+    }
+    format_open_files_limit(limit, sizeof(limit));
+    log_msg(LOG_LEVEL_DEBUG, "server", "open files limit: %s", limit);
+}
+
 /* Starts the workers; returns how many started. */
 static int start_workers(worker_t *workers, int n, int stop_fd)
 {
@@ -426,6 +530,7 @@ int server_run(const cfg_t *cfg, const char *port_file)
         workers[i].handler = handler;
         workers[i].startup = &startup;
     }
+    raise_open_files_limit();
     if (open_stores(cfg, workers, n) != 0)
         goto out;
     port = open_listeners(cfg, workers, n);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -83,8 +84,12 @@ static char **child_environment(const char *const env[])
     return out;
 }
 
-/* Forks WSA_RELAY_BIN with argv; stderr (and stdout) go to `errfile`. */
-static pid_t spawn(const char *const argv[], const char *const env[], const char *errfile)
+/*
+ * Forks WSA_RELAY_BIN with argv; stderr (and stdout) go to `errfile`. `nofile` > 0 limits
+ * the child's open files.
+ */
+static pid_t spawn(const char *const argv[], const char *const env[], const char *errfile,
+                   int nofile)
 {
     char **envp = child_environment(env);
     const char *args[64];
@@ -103,6 +108,11 @@ static pid_t spawn(const char *const argv[], const char *const env[], const char
         if (fd < 0 || dup2(fd, STDERR_FILENO) < 0 || dup2(fd, STDOUT_FILENO) < 0)
             _exit(127);
         close(fd);
+        if (nofile > 0) {
+            struct rlimit rl = {(rlim_t)nofile, (rlim_t)nofile};
+            if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+                _exit(126);
+        }
         execve(WSA_RELAY_BIN, (char *const *)args, envp);
         _exit(127);
     }
@@ -146,7 +156,7 @@ int h_run(const char *const argv[], const char *const env[], char *err, size_t e
 
     assert_true(fd >= 0);
     close(fd);
-    pid = spawn(argv, env, errfile);
+    pid = spawn(argv, env, errfile, 0);
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
     if (err != NULL && errlen > 0) {
@@ -195,7 +205,7 @@ void h_start(h_server_t *s, const char *const env[])
 
     snprintf(port_file, sizeof(port_file), "%s/port", s->dir);
     unlink(port_file);
-    s->pid = spawn(argv, env, s->log);
+    s->pid = spawn(argv, env, s->log, s->nofile);
     for (int waited = 0; waited < START_TIMEOUT_MS; waited += 10) {
         s->port = read_port(port_file);
         if (s->port > 0)

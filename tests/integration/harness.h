@@ -25,6 +25,9 @@ typedef struct h_server {
     char log[320]; /* <dir>/server.log: the server's stderr */
     pid_t pid;     /* 0 when not running */
     int port;
+    /* when > 0, h_start runs the server with RLIMIT_NOFILE set to this (soft and hard, so
+     * that the server cannot raise it back) */
+    int nofile;
 } h_server_t;
 
 typedef struct h_reply {
