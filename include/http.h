@@ -21,6 +21,15 @@
 #define HTTP_MAX_OBSERVABLES 1000
 #define HTTP_MAX_VALUE       8192 /* bytes of one observable's value */
 
+/*
+ * Sightings in one /observe reply, over all its observables. Threat Response shows a few
+ * hundred per module, and the highest entity limit (1000 per observable) for two observables
+ * is the largest ordinary need. A sighting of an ordinary log line is about 2 KB of JSON
+ * (more for long URLs and lines), so a full reply is about 4 MB; without the cap, 256 ip
+ * observables asked a 255 MB reply that took 2.7 GB of memory to build.
+ */
+#define HTTP_MAX_REPLY_SIGHTINGS 2000
+
 /* State of one worker thread: nothing in it is shared with another thread. */
 typedef struct http_worker {
     const cfg_t *cfg;
@@ -46,6 +55,28 @@ typedef struct http_obs_list {
 
 typedef int (*http_handler_fn)(http_call_t *call);
 
+/*
+ * What a reply may still take while a handler builds it: sightings up to a cap, and time
+ * up to the request budget (building the entities counts, not only the store queries).
+ * Each limit, once reached, stays reached.
+ */
+typedef struct http_quota {
+    size_t max;          /* sightings the reply may hold */
+    size_t used;         /* sightings admitted so far */
+    int64_t deadline_ms; /* util_monotonic_ms() at which time runs out */
+    int full;            /* a sighting came after `max` were admitted */
+    int late;            /* the deadline was reached */
+} http_quota_t;
+
+/** A quota of `max` sightings until `deadline_ms`. */
+http_quota_t http_quota_init(size_t max, int64_t deadline_ms);
+
+/** 1 while `now_ms` is before the deadline (and no earlier call found it reached), else 0. */
+int http_quota_in_time(http_quota_t *q, int64_t now_ms);
+
+/** Counts one more sighting: 1 when the reply has room for it, else 0 (and sets `full`). */
+int http_quota_admit(http_quota_t *q);
+
 /**
  * Parses the body as a JSON array of {"type","value"}. On success returns 0 with the
  * supported observables in `out` (unsupported types and values that cannot be of their
@@ -66,7 +97,10 @@ void http_reply_data(http_call_t *call, json_t *data);
 /** Replies {"errors":[{"type":"fatal","code":code,"message":message}]} with `status`. */
 void http_reply_error(h2o_req_t *req, int status, const char *code, const char *message);
 
-/** Replies `body` (stolen) as JSON with `status`; Content-Length is always set. */
+/**
+ * Replies `body` (stolen) as JSON with `status`; Content-Length is always set. The tree is
+ * released once serialised, and the text goes to H2O without another copy.
+ */
 void http_reply_json(h2o_req_t *req, int status, json_t *body);
 
 /** Replies `len` bytes of `body` (copied) with `status` and `content_type`; sets Content-Length. */
