@@ -51,11 +51,17 @@ void store_rollback(store_t *st);
 int store_appliance_id(store_t *st, const char *name, int64_t *id);
 
 /*
- * A source of lines. A file is identified by the SHA-256 of its first bytes (up to
- * STORE_SOURCE_PREFIX), so a rename or a copy is the same source and a grown file stays the
- * same source; stdin has no identity and gets a fresh source every run.
+ * A source of lines. A file is recognised by its head, its first bytes (up to
+ * STORE_SOURCE_PREFIX): it matches a source when the shorter of the two heads is a prefix of
+ * the longer, so a rename, a copy, a grown file and an early copy of a grown file are all
+ * the same source. A head match alone is not enough once lines were committed: the source
+ * also keeps a fingerprint of the bytes just before its offset (STORE_SOURCE_TAIL of them),
+ * and a file whose bytes there differ is a different file and a new source, so nothing is
+ * skipped that was not stored. stdin has no identity and gets a fresh source every run.
  */
 #define STORE_SOURCE_PREFIX 1024
+#define STORE_SOURCE_TAIL   1024
+#define STORE_FINGERPRINT   32 /* a SHA-256 */
 
 typedef struct store_source {
     int64_t id;
@@ -63,18 +69,45 @@ typedef struct store_source {
     int64_t lines;
     int64_t rejects;
     int64_t size; /* bytes the source had when last read (the file size; stdin: bytes read) */
+    /* files: the SHA-256 of the min(offset, STORE_SOURCE_TAIL) bytes that end at offset */
+    int has_tail;
+    unsigned char tail[STORE_FINGERPRINT];
 } store_source_t;
 
+/* What the loader knows of a file when it looks for its source. */
+typedef struct store_probe {
+    const unsigned char *head; /* the first head_len bytes */
+    size_t head_len;           /* min(size, STORE_SOURCE_PREFIX) */
+    int64_t size;
+    /* Reads exactly `len` bytes at `offset` (offset + len <= size): 0, or -1 with errno set
+     * (ENODATA when the file ended early). */
+    int (*read_at)(void *ctx, int64_t offset, void *buf, size_t len);
+    void *ctx;
+} store_probe_t;
+
 /**
- * Finds the source whose recorded prefix matches the file's first bytes, or adds it.
- * `prefix` holds the file's first `prefix_len` bytes (prefix_len <= STORE_SOURCE_PREFIX; the
- * whole file when it is shorter). `name` is for display (the path as given). A NULL prefix
- * means stdin: always a new source.
+ * Finds the source of a file, or adds it; `name` is for display (the path as given). A
+ * NULL probe means stdin: always a new source. A file that matches a source's head and
+ * reproduces its fingerprint continues it (out->offset <= probe->size: read on from
+ * there). A file shorter than the offset of a source whose head it matches is an early
+ * copy of it (out->offset > probe->size: nothing to read), unless the last line stored
+ * for that source within the file's length differs from the file's bytes there: then it
+ * is another file. Returns 0, or -1 (message in store_errmsg).
  */
-int store_source_open(store_t *st, const char *name, const unsigned char *prefix, size_t prefix_len,
+int store_source_open(store_t *st, const char *name, const store_probe_t *probe,
                       store_source_t *out);
 
-/** Records how far a source got; call inside the batch that stored those lines. */
+/**
+ * The fingerprint of a file at `at` (0 <= at <= probe->size): the SHA-256 of the
+ * min(at, STORE_SOURCE_TAIL) bytes that end there. 0, or -1 with errno set.
+ */
+int store_source_fingerprint(const store_probe_t *probe, int64_t at,
+                             unsigned char md[STORE_FINGERPRINT]);
+
+/**
+ * Records how far a source got, and for a file the fingerprint of the bytes before that
+ * offset (when has_tail); call inside the batch that stored those lines.
+ */
 int store_source_update(store_t *st, const store_source_t *src);
 
 /**

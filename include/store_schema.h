@@ -1,9 +1,13 @@
 /*
- * store_schema.h - the text of schema/tracking.sql, compiled in by CMake.
+ * store_schema.h - the schema scripts: schema/tracking.sql (version 1, compiled in by CMake)
+ * and the migrations that follow it.
  */
 #ifndef WSA_STORE_SCHEMA_H
 #define WSA_STORE_SCHEMA_H
 
 extern const char store_schema_sql[];
+
+/** Version 1 to 2: sources recognised by their head bytes and a fingerprint at the offset. */
+extern const char store_migration_v2_sql[];
 
 #endif

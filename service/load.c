@@ -10,14 +10,23 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include "load.h"
 #include "load_reader.h"
+#include "log.h"
 
 #define LOAD_DEFAULT_BATCH 5000
 #define APPLIANCE_CACHE    16
 #define APPLIANCE_NAME_MAX 256
 #define REASON_LEN         256
+
+/*
+ * A regular file modified less than this many seconds ago may still be written, so its
+ * unterminated last line is left for the next run. An appliance writes each line in one
+ * go, so a file untouched for a minute is finished and its last line is complete.
+ */
+#define LOAD_SETTLE_S 60
 
 typedef struct appliance_slot {
     char name[APPLIANCE_NAME_MAX];
@@ -29,9 +38,12 @@ typedef struct load_run {
     const char *path;
     const load_opts_t *opts;
     int fd;
-    int is_stdin; /* path \"-\" */
-    int is_file;  /* a regular file: has an identity and a size */
-    int64_t size; /* of the file when opened */
+    int is_stdin;   /* path \"-\" */
+    int is_file;    /* a regular file: has an identity and a size */
+    int64_t size;   /* of the file when opened; nothing past it is read in this run */
+    int64_t age_ms; /* since the file was last modified, when opened (negative: future) */
+    unsigned char head[STORE_SOURCE_PREFIX];
+    store_probe_t probe; /* the file as the store sees it */
     store_source_t src;
     load_reader_t reader;
     ingest_parser_t *parser;
@@ -158,11 +170,42 @@ static void add_counts(load_counts_t *to, const load_counts_t *c)
     to->skipped += c->skipped;
 }
 
+/* Reads exactly `len` bytes of the file at `offset` (the store's probe callback). */
+static int read_at(void *ctx, int64_t offset, void *buf, size_t len)
+{
+    load_run_t *r = ctx;
+    size_t got = 0;
+
+    while (got < len) {
+        ssize_t n = pread(r->fd, (char *)buf + got, len - got, (off_t)offset + (off_t)got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        if (n == 0) {
+            /* the file was cut shorter than its size a moment ago */
+            errno = ENODATA;
+            return -1;
+        }
+        got += (size_t)n;
+    }
+    return 0;
+}
+
+static int fail_read(load_run_t *r)
+{
+    return fail(r, "read error",
+                errno == ENODATA ? "the file shrank while it was read" : strerror(errno));
+}
+
 /* Records the source's progress in the batch's own transaction and commits both. */
 static int finish_batch(load_run_t *r, load_counts_t *counts)
 {
     r->src.offset = r->reader.pos;
     r->src.size = r->is_file && r->size > r->src.offset ? r->size : r->src.offset;
+    r->src.has_tail = r->is_file && r->src.offset > 0;
+    if (r->src.has_tail && store_source_fingerprint(&r->probe, r->src.offset, r->src.tail) != 0)
+        return fail_read(r);
     if (store_source_update(r->st, &r->src) != 0 || store_commit(r->st) != 0)
         return fail_store(r);
     add_counts(counts, &r->batch);
@@ -209,13 +252,45 @@ fail:
     return -1;
 }
 
-/* Opens the input and finds its source; 1 when there is something to read, 0 when empty. */
+/* Milliseconds since the file was last modified; negative when its time is ahead of ours. */
+static int64_t age_ms(const struct stat *sb)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_REALTIME, &now);
+    return ((int64_t)now.tv_sec - (int64_t)sb->st_mtim.tv_sec) * 1000 +
+           ((int64_t)now.tv_nsec - (int64_t)sb->st_mtim.tv_nsec) / 1000000;
+}
+
+/* Reads the head of a regular file and finds the source it belongs to. */
+static int open_file_source(load_run_t *r, const struct stat *sb)
+{
+    store_probe_t *p = &r->probe;
+
+    r->is_file = 1;
+    r->size = (int64_t)sb->st_size;
+    r->age_ms = age_ms(sb);
+    p->head = r->head;
+    p->head_len = r->size < STORE_SOURCE_PREFIX ? (size_t)r->size : STORE_SOURCE_PREFIX;
+    p->size = r->size;
+    p->read_at = read_at;
+    p->ctx = r;
+    if (read_at(r, 0, r->head, p->head_len) != 0)
+        return fail_read(r);
+    if (p->head_len >= 2 && r->head[0] == 0x1f && r->head[1] == 0x8b)
+        return fail(r,
+                    "gzip-compressed input is not read; decompress it first (zcat FILE | "
+                    "wsa-relay ingest -)",
+                    NULL);
+    if (store_source_open(r->st, r->path, p, &r->src) != 0)
+        return fail_store(r);
+    return 0;
+}
+
+/* Opens the input and finds its source; 1 when there is something to read, 0 when not. */
 static int open_source(load_run_t *r)
 {
-    unsigned char prefix[STORE_SOURCE_PREFIX];
     struct stat sb;
-    ssize_t got;
-    size_t want;
 
     r->is_stdin = strcmp(r->path, "-") == 0;
     if (r->is_stdin) {
@@ -232,28 +307,55 @@ static int open_source(load_run_t *r)
      * reaches it may differ every run); a pipe or FIFO cannot be read twice either
      */
     if (r->is_stdin || !S_ISREG(sb.st_mode)) {
-        if (store_source_open(r->st, r->is_stdin ? "stdin" : r->path, NULL, 0, &r->src) != 0)
+        if (store_source_open(r->st, r->is_stdin ? "stdin" : r->path, NULL, &r->src) != 0)
             return fail_store(r);
         return 1;
     }
-    r->is_file = 1;
-    r->size = (int64_t)sb.st_size;
-    if (r->size == 0)
+    if (sb.st_size == 0)
         return 0;
-    want = r->size < STORE_SOURCE_PREFIX ? (size_t)r->size : STORE_SOURCE_PREFIX;
-    got = pread(r->fd, prefix, want, 0);
-    if (got < 0)
-        return fail(r, "read error", strerror(errno));
-    if (got >= 2 && prefix[0] == 0x1f && prefix[1] == 0x8b)
-        return fail(r,
-                    "gzip-compressed input is not read; decompress it first (zcat FILE | "
-                    "wsa-relay ingest -)",
-                    NULL);
-    if (store_source_open(r->st, r->path, prefix, (size_t)got, &r->src) != 0)
-        return fail_store(r);
+    if (open_file_source(r, &sb) != 0)
+        return -1;
+    if (r->src.offset > r->size) {
+        log_msg(LOG_LEVEL_INFO, "ingest",
+                "%s: an earlier copy of a source already loaded to byte %" PRId64
+                " (this file has %" PRId64 " bytes): nothing to read",
+                r->path, r->src.offset, r->size);
+        return 0;
+    }
     if (lseek(r->fd, (off_t)r->src.offset, SEEK_SET) < 0)
         return fail(r, "cannot seek to the offset reached before", strerror(errno));
     return r->src.offset < r->size;
+}
+
+/*
+ * Limits a regular file's run to the bytes it had when opened, and holds its unterminated
+ * last line back while the file may still be written, or when the source is known to have
+ * had more bytes (this file is an earlier copy, cut inside that line).
+ */
+static void bound_file(load_run_t *r)
+{
+    if (!r->is_file)
+        return;
+    r->reader.limit = r->size;
+    r->reader.hold_tail = r->age_ms < (int64_t)LOAD_SETTLE_S * 1000 || r->size < r->src.size;
+}
+
+/* Tells the operator about a last line left for the next run. */
+static void report_held(const load_run_t *r)
+{
+    if (r->reader.held == 0)
+        return;
+    if (r->size < r->src.size)
+        log_msg(LOG_LEVEL_INFO, "ingest",
+                "%s: last line (%" PRId64 " bytes at byte %" PRId64 ") has no newline and the "
+                "source was seen longer than this copy: not read",
+                r->path, r->reader.held, r->reader.pos);
+    else
+        log_msg(LOG_LEVEL_INFO, "ingest",
+                "%s: last line (%" PRId64 " bytes at byte %" PRId64 ") has no newline yet and "
+                "the file was modified %" PRId64 " s ago (less than %d s): left for the next run",
+                r->path, r->reader.held, r->reader.pos, r->age_ms > 0 ? r->age_ms / 1000 : 0,
+                LOAD_SETTLE_S);
 }
 
 int load_source(store_t *st, const char *path, const load_opts_t *opts, load_counts_t *counts,
@@ -279,7 +381,10 @@ int load_source(store_t *st, const char *path, const load_opts_t *opts, load_cou
         fail(&r, "out of memory", NULL);
         goto out;
     }
+    bound_file(&r);
     rc = read_all(&r, counts);
+    if (rc == 0)
+        report_held(&r);
 out:
     if (r.parser != NULL)
         ingest_parser_free(r.parser);

@@ -14,6 +14,8 @@ int load_reader__init(load_reader_t *r, int fd, int64_t pos)
     memset(r, 0, sizeof(*r));
     r->fd = fd;
     r->pos = pos;
+    r->fpos = pos;
+    r->limit = -1;
     /* room for a whole maximal line plus one read, so a line never needs a bigger buffer */
     r->cap = LOAD_MAX_LINE + READ_CHUNK;
     r->buf = malloc(r->cap);
@@ -26,13 +28,20 @@ void load_reader__free(load_reader_t *r)
     r->buf = NULL;
 }
 
-static ssize_t read_some(int fd, char *into, size_t len)
+/* Reads what there is, up to the limit: at the limit it is the end of the input. */
+static ssize_t read_some(load_reader_t *r, char *into, size_t len)
 {
     ssize_t n;
 
+    if (r->limit >= 0 && (int64_t)len > r->limit - r->fpos)
+        len = r->limit > r->fpos ? (size_t)(r->limit - r->fpos) : 0;
+    if (len == 0)
+        return 0;
     do {
-        n = read(fd, into, len);
+        n = read(r->fd, into, len);
     } while (n < 0 && errno == EINTR);
+    if (n > 0)
+        r->fpos += n;
     return n;
 }
 
@@ -56,12 +65,17 @@ static int skip_long(load_reader_t *r, load_line_t *line)
     int64_t full = (int64_t)(r->end - r->start);
 
     for (;;) {
-        ssize_t n = read_some(r->fd, r->buf + keep, r->cap - keep);
+        ssize_t n = read_some(r, r->buf + keep, r->cap - keep);
         char *nl;
         if (n < 0)
             return -1;
         if (n == 0) {
             r->eof = 1;
+            if (r->hold_tail) {
+                r->held = full;
+                r->start = r->end = keep;
+                return 0;
+            }
             emit(r, line, LOAD_MAX_LINE, full, full);
             r->start = r->end = keep;
             return 1;
@@ -96,6 +110,10 @@ int load_reader__next(load_reader_t *r, load_line_t *line)
         if (r->eof) {
             if (avail == 0)
                 return 0;
+            if (r->hold_tail) {
+                r->held = (int64_t)avail;
+                return 0;
+            }
             emit(r, line, avail, (int64_t)avail, (int64_t)avail);
             r->start = r->end;
             return 1;
@@ -104,7 +122,7 @@ int load_reader__next(load_reader_t *r, load_line_t *line)
         memmove(r->buf, r->buf + r->start, avail);
         r->start = 0;
         r->end = avail;
-        n = read_some(r->fd, r->buf + r->end, r->cap - r->end);
+        n = read_some(r, r->buf + r->end, r->cap - r->end);
         if (n < 0)
             return -1;
         if (n == 0)

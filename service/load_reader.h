@@ -15,7 +15,11 @@ typedef struct load_reader {
     char *buf;
     size_t cap, start, end;
     int eof;
-    int64_t pos; /* source offset of the next unread line */
+    int64_t pos;   /* source offset of the next unread line */
+    int64_t fpos;  /* source offset of the next byte read(2) gives */
+    int64_t limit; /* read nothing at or past this offset; -1: read to the end */
+    int hold_tail; /* an unterminated last line is left unread rather than returned */
+    int64_t held;  /* bytes of the last line left unread at the end (hold_tail) */
 } load_reader_t;
 
 typedef struct load_line {
@@ -26,13 +30,18 @@ typedef struct load_line {
     int64_t consumed; /* bytes it took in the source, newline included */
 } load_line_t;
 
-/** Starts reading `fd` at source offset `pos` (the caller has positioned the fd). 0 or -1. */
+/**
+ * Starts reading `fd` at source offset `pos` (the caller has positioned the fd), reading
+ * to the end, with an unterminated last line returned as a line; set `limit` and
+ * `hold_tail` after this call to change that. 0 or -1.
+ */
 int load_reader__init(load_reader_t *r, int fd, int64_t pos);
 void load_reader__free(load_reader_t *r);
 
 /**
  * The next line (valid until the next call): 1, 0 at the end, -1 on a read error (errno).
- * A last line without a newline is a line.
+ * A last line without a newline is a line, unless hold_tail is set: then it is not
+ * returned, pos stays at its start and `held` says how long it is.
  */
 int load_reader__next(load_reader_t *r, load_line_t *line);
 

@@ -17,6 +17,7 @@
  */
 static const char *const store_migrations[] = {
     store_schema_sql,
+    store_migration_v2_sql,
 };
 #define STORE_SCHEMA_VERSION ((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
 
@@ -161,7 +162,6 @@ static int check_foreign(store_t *st)
     return 0;
 }
 
-/* Brings the schema to the current version in one transaction, under the write lock. */
 /* Brings the schema to the current version in one transaction, under the write lock. */
 static int apply_schema(store_t *st)
 {

@@ -14,8 +14,12 @@ typedef enum {
     STORE_Q_ROLLBACK,
     STORE_Q_USER_VERSION,
     STORE_Q_APPLIANCE,
-    STORE_Q_SOURCE_FIND,
-    STORE_Q_SOURCE_SHORTER,
+    STORE_Q_SOURCE_HEADS_FROM,
+    STORE_Q_SOURCE_HEAD_IS,
+    STORE_Q_SOURCE_SHORT_HEADS,
+    STORE_Q_SOURCE_LEGACY,
+    STORE_Q_SOURCE_LEGACY_LENS,
+    STORE_Q_SOURCE_LAST_LINE,
     STORE_Q_SOURCE_ADD,
     STORE_Q_SOURCE_RENEW,
     STORE_Q_SOURCE_UPDATE,
@@ -59,5 +63,11 @@ int store__fail(store_t *st, const char *what);
 
 /** Sets the message to "<path>: <formatted text>" and returns -1. */
 int store__failf(store_t *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/** Steps a statement that returns one id (RETURNING id) to completion; 0 or -1. */
+int store__step_id(store_t *st, sqlite3_stmt *s, const char *what, int64_t *id);
+
+/** Steps a statement that returns nothing; 0 or -1 (message "<path>: <what>: <reason>"). */
+int store__step_done(store_t *st, sqlite3_stmt *s, const char *what);
 
 #endif

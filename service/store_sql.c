@@ -25,6 +25,11 @@
 /* A tag of the appliance's anti-malware engines blocking the transaction. */
 #define MALWARE_TAG "substr(acl_tag, 1, 9) IN ('BLOCK_AMW', 'BLOCK_AMP')"
 
+/* The columns store_source.c reads; a fingerprint counts only at the offset it was taken at. */
+#define SOURCE_COLS                                                                                \
+    "SELECT id, offset, lines, rejects, size, head,"                                               \
+    " CASE WHEN tail_at = offset THEN tail_sha END FROM sources"
+
 static const char *const store_sql_text[STORE_Q_COUNT] = {
     [STORE_Q_BEGIN] = "BEGIN IMMEDIATE",
     [STORE_Q_COMMIT] = "COMMIT",
@@ -33,17 +38,29 @@ static const char *const store_sql_text[STORE_Q_COUNT] = {
     [STORE_Q_APPLIANCE] = "INSERT INTO appliances (name, first_seen_ms, last_seen_ms)"
                           " VALUES (?1, ?2, ?2) ON CONFLICT (name) DO UPDATE"
                           " SET last_seen_ms = excluded.last_seen_ms RETURNING id",
-    [STORE_Q_SOURCE_FIND] = "SELECT id, offset, lines, rejects, size FROM sources"
-                            " WHERE identity = ?1 AND prefix_len = ?2",
-    [STORE_Q_SOURCE_SHORTER] = "SELECT DISTINCT prefix_len FROM sources"
-                               " WHERE identity IS NOT NULL AND prefix_len > 0"
-                               " AND prefix_len < ?1 ORDER BY prefix_len DESC",
-    [STORE_Q_SOURCE_ADD] = "INSERT INTO sources (identity, prefix_len, name, first_seen_ms,"
+    [STORE_Q_SOURCE_HEADS_FROM] = SOURCE_COLS " WHERE head >= ?1 AND head < ?2",
+    [STORE_Q_SOURCE_HEAD_IS] = SOURCE_COLS " WHERE head = ?1",
+    [STORE_Q_SOURCE_SHORT_HEADS] = "SELECT DISTINCT length(head) FROM sources"
+                                   " WHERE length(head) < 1024 AND length(head) < ?1"
+                                   " ORDER BY 1 DESC",
+    [STORE_Q_SOURCE_LEGACY] = SOURCE_COLS " WHERE identity = ?1 AND prefix_len = ?2",
+    [STORE_Q_SOURCE_LEGACY_LENS] = "SELECT DISTINCT prefix_len FROM sources"
+                                   " WHERE identity IS NOT NULL AND prefix_len > 0"
+                                   " AND prefix_len <= ?1 ORDER BY prefix_len DESC",
+    /* the stored line of a source that starts last before ?2, from either table */
+    [STORE_Q_SOURCE_LAST_LINE] =
+        "SELECT offset, raw FROM (SELECT offset, raw FROM transactions WHERE source_id = ?1"
+        " AND offset < ?2 ORDER BY offset DESC LIMIT 1) UNION ALL"
+        " SELECT offset, raw FROM (SELECT offset, raw FROM rejects WHERE source_id = ?1"
+        " AND offset < ?2 ORDER BY offset DESC LIMIT 1) ORDER BY 1 DESC LIMIT 1",
+    [STORE_Q_SOURCE_ADD] = "INSERT INTO sources (head, prefix_len, name, first_seen_ms,"
                            " last_seen_ms) VALUES (?1, ?2, ?3, ?4, ?4) RETURNING id",
-    [STORE_Q_SOURCE_RENEW] = "UPDATE sources SET identity = ?2, prefix_len = ?3, name = ?4,"
-                             " last_seen_ms = ?5 WHERE id = ?1",
+    /* a source found through its version 1 identity keeps only its head from now on */
+    [STORE_Q_SOURCE_RENEW] = "UPDATE sources SET identity = NULL, head = ?2, prefix_len = ?3,"
+                             " name = ?4, last_seen_ms = ?5 WHERE id = ?1",
     [STORE_Q_SOURCE_UPDATE] = "UPDATE sources SET size = ?2, offset = ?3, lines = ?4,"
-                              " rejects = ?5, last_seen_ms = ?6 WHERE id = ?1",
+                              " rejects = ?5, last_seen_ms = ?6, tail_at = ?7, tail_sha = ?8"
+                              " WHERE id = ?1",
     [STORE_Q_ADD_TXN] =
         "INSERT INTO transactions (time_ms, elapsed_ms, client_ip, user_raw, user_domain,"
         " user_name, user_realm, method, url, host, reg_domain, dest_ip, dest_port,"

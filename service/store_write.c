@@ -1,15 +1,12 @@
 /*
- * store_write.c - the ingest side: appliances, sources, transactions and rejects.
+ * store_write.c - the ingest side: appliances, transactions and rejects (sources: store_source.c).
  */
 #include <string.h>
-#include <openssl/sha.h>
 #include "store_priv.h"
 #include "util.h"
 
-#define HEX_SHA256_LEN (2 * SHA256_DIGEST_LENGTH + 1)
-
 /* Steps a statement that returns one integer (RETURNING id); -1 on error. */
-static int step_id(store_t *st, sqlite3_stmt *s, const char *what, int64_t *id)
+int store__step_id(store_t *st, sqlite3_stmt *s, const char *what, int64_t *id)
 {
     int rc = sqlite3_step(s);
 
@@ -26,7 +23,7 @@ static int step_id(store_t *st, sqlite3_stmt *s, const char *what, int64_t *id)
     return 0;
 }
 
-static int step_done(store_t *st, sqlite3_stmt *s, const char *what)
+int store__step_done(store_t *st, sqlite3_stmt *s, const char *what)
 {
     int rc = sqlite3_step(s);
 
@@ -44,140 +41,7 @@ int store_appliance_id(store_t *st, const char *name, int64_t *id)
         return -1;
     sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 2, util_now_ms());
-    return step_id(st, s, "adding an appliance", id);
-}
-
-static void hash_hex(const unsigned char *data, size_t len, char *hex)
-{
-    unsigned char md[SHA256_DIGEST_LENGTH];
-
-    SHA256(data, len, md);
-    util_hex(md, sizeof(md), hex);
-}
-
-/* Looks for a source by (identity, prefix_len): 1 found (filled), 0 not, -1 error. */
-static int find_source(store_t *st, const char *hex, size_t prefix_len, store_source_t *out)
-{
-    sqlite3_stmt *s = store__stmt(st, STORE_Q_SOURCE_FIND);
-    int rc;
-
-    if (s == NULL)
-        return -1;
-    sqlite3_bind_text(s, 1, hex, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, (sqlite3_int64)prefix_len);
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        out->id = sqlite3_column_int64(s, 0);
-        out->offset = sqlite3_column_int64(s, 1);
-        out->lines = sqlite3_column_int64(s, 2);
-        out->rejects = sqlite3_column_int64(s, 3);
-        out->size = sqlite3_column_int64(s, 4);
-        sqlite3_reset(s);
-        return 1;
-    }
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE)
-        return store__fail(st, "looking up a source");
-    return 0;
-}
-
-/*
- * A file first seen while shorter than STORE_SOURCE_PREFIX has a shorter recorded prefix:
- * try each recorded length below ours, longest first, against the same bytes of this file.
- */
-static int find_shorter_source(store_t *st, const unsigned char *prefix, size_t prefix_len,
-                               store_source_t *out)
-{
-    int64_t lens[STORE_SOURCE_PREFIX];
-    size_t n = 0;
-    sqlite3_stmt *s = store__stmt(st, STORE_Q_SOURCE_SHORTER);
-    int rc;
-
-    if (s == NULL)
-        return -1;
-    sqlite3_bind_int64(s, 1, (sqlite3_int64)prefix_len);
-    /* collected first: find_source reuses the connection while this would still be open */
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW && n < STORE_SOURCE_PREFIX)
-        lens[n++] = sqlite3_column_int64(s, 0);
-    sqlite3_reset(s);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return store__fail(st, "looking up a source");
-    for (size_t i = 0; i < n; i++) {
-        char hex[HEX_SHA256_LEN];
-        hash_hex(prefix, (size_t)lens[i], hex);
-        if ((rc = find_source(st, hex, (size_t)lens[i], out)) != 0)
-            return rc;
-    }
-    return 0;
-}
-
-static int renew_source(store_t *st, int64_t id, const char *hex, size_t prefix_len,
-                        const char *name)
-{
-    sqlite3_stmt *s = store__stmt(st, STORE_Q_SOURCE_RENEW);
-
-    if (s == NULL)
-        return -1;
-    sqlite3_bind_int64(s, 1, id);
-    sqlite3_bind_text(s, 2, hex, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, (sqlite3_int64)prefix_len);
-    sqlite3_bind_text(s, 4, name, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 5, util_now_ms());
-    return step_done(st, s, "updating a source");
-}
-
-static int add_source(store_t *st, const char *hex, size_t prefix_len, const char *name,
-                      store_source_t *out)
-{
-    sqlite3_stmt *s = store__stmt(st, STORE_Q_SOURCE_ADD);
-
-    if (s == NULL)
-        return -1;
-    memset(out, 0, sizeof(*out));
-    if (hex != NULL)
-        sqlite3_bind_text(s, 1, hex, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, (sqlite3_int64)prefix_len);
-    sqlite3_bind_text(s, 3, name, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 4, util_now_ms());
-    return step_id(st, s, "adding a source", &out->id);
-}
-
-int store_source_open(store_t *st, const char *name, const unsigned char *prefix, size_t prefix_len,
-                      store_source_t *out)
-{
-    char hex[HEX_SHA256_LEN];
-    int rc;
-
-    if (prefix == NULL)
-        return add_source(st, NULL, 0, name, out);
-    if (prefix_len > STORE_SOURCE_PREFIX)
-        return store__failf(st, "source prefix of %zu bytes, at most %d", prefix_len,
-                            STORE_SOURCE_PREFIX);
-    hash_hex(prefix, prefix_len, hex);
-    rc = find_source(st, hex, prefix_len, out);
-    if (rc == 0 && prefix_len > 0)
-        rc = find_shorter_source(st, prefix, prefix_len, out);
-    if (rc < 0)
-        return -1;
-    if (rc == 0)
-        return add_source(st, hex, prefix_len, name, out);
-    /* found: record the longer prefix (a grown file) and the name it goes by now */
-    return renew_source(st, out->id, hex, prefix_len, name);
-}
-
-int store_source_update(store_t *st, const store_source_t *src)
-{
-    sqlite3_stmt *s = store__stmt(st, STORE_Q_SOURCE_UPDATE);
-
-    if (s == NULL)
-        return -1;
-    sqlite3_bind_int64(s, 1, src->id);
-    sqlite3_bind_int64(s, 2, src->size);
-    sqlite3_bind_int64(s, 3, src->offset);
-    sqlite3_bind_int64(s, 4, src->lines);
-    sqlite3_bind_int64(s, 5, src->rejects);
-    sqlite3_bind_int64(s, 6, util_now_ms());
-    return step_done(st, s, "recording a source's progress");
+    return store__step_id(st, s, "adding an appliance", id);
 }
 
 static void bind_str(sqlite3_stmt *s, int i, const char *v)
@@ -244,7 +108,7 @@ static void bind_txn_fields(sqlite3_stmt *s, const ingest_rec_t *r)
 /* Runs an INSERT .. ON CONFLICT DO NOTHING: 1 added, 0 already there, -1 error. */
 static int step_insert(store_t *st, sqlite3_stmt *s, const char *what)
 {
-    if (step_done(st, s, what) != 0)
+    if (store__step_done(st, s, what) != 0)
         return -1;
     return sqlite3_changes(st->db) > 0 ? 1 : 0;
 }

@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 #include <openssl/sha.h>
@@ -117,6 +119,31 @@ static int64_t scalar(fixture_t *f, const char *sql)
     return v;
 }
 
+/* Whether the single value `sql` selects is a BLOB holding exactly `len` bytes of `data`. */
+static int blob_equals(fixture_t *f, const char *sql, const void *data, size_t len)
+{
+    sqlite3_stmt *s;
+    int eq;
+
+    assert_int_equal(sqlite3_prepare_v2(f->st->db, sql, -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    eq = sqlite3_column_type(s, 0) == SQLITE_BLOB && (size_t)sqlite3_column_bytes(s, 0) == len &&
+         memcmp(sqlite3_column_blob(s, 0), data, len) == 0;
+    sqlite3_finalize(s);
+    return eq;
+}
+
+/* Sets a file's modification time to `ago` seconds before now. */
+static void set_mtime_ago(const char *path, int ago)
+{
+    struct timespec ts[2];
+
+    assert_int_equal(clock_gettime(CLOCK_REALTIME, &ts[0]), 0);
+    ts[0].tv_sec -= ago;
+    ts[1] = ts[0];
+    assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
+}
+
 static void write_file(const char *path, const char *mode, const void *data, size_t len)
 {
     FILE *fp = fopen(path, mode);
@@ -156,7 +183,7 @@ static void test_sentinel_twice(void **state)
 {
     fixture_t *f = *state;
     unsigned char md[SHA256_DIGEST_LENGTH];
-    char hex[2 * SHA256_DIGEST_LENGTH + 1], sql[256];
+    char sql[256];
 
     assert_counts(load(f, SENTINEL, NULL), 36, 15, 13, 0, 8);
     assert_int_equal(scalar(f, "SELECT count(*) FROM transactions"), 28);
@@ -166,11 +193,12 @@ static void test_sentinel_twice(void **state)
     assert_int_equal(scalar(f, "SELECT size FROM sources"), SENTINEL_SIZE);
     assert_int_equal(scalar(f, "SELECT lines FROM sources"), 36);
     assert_int_equal(scalar(f, "SELECT prefix_len FROM sources"), 1024);
-    /* the identity is the SHA-256 of the first 1024 bytes */
-    SHA256((const unsigned char *)f->sentinel, 1024, md);
-    util_hex(md, sizeof(md), hex);
-    snprintf(sql, sizeof(sql), "SELECT count(*) FROM sources WHERE identity = '%s'", hex);
-    assert_int_equal(scalar(f, sql), 1);
+    /* the head is the first 1024 bytes; the fingerprint, the SHA-256 of the last 1024 */
+    assert_int_equal(blob_equals(f, "SELECT head FROM sources", f->sentinel, 1024), 1);
+    SHA256((const unsigned char *)f->sentinel + SENTINEL_SIZE - 1024, 1024, md);
+    assert_int_equal(blob_equals(f, "SELECT tail_sha FROM sources", md, sizeof(md)), 1);
+    assert_int_equal(scalar(f, "SELECT tail_at FROM sources"), SENTINEL_SIZE);
+    assert_int_equal(scalar(f, "SELECT identity IS NULL FROM sources"), 1);
     /* no syslog header and no forced name */
     assert_int_equal(scalar(f, "SELECT count(*) FROM transactions WHERE appliance_id = "
                                "(SELECT id FROM appliances WHERE name = 'default')"),
@@ -275,6 +303,8 @@ static void test_final_line_without_newline(void **state)
 
     path_in(f, "nonl.log", path, sizeof(path));
     write_file(path, "wb", clean_line, strlen(clean_line));
+    /* untouched for two minutes: finished, and its last line complete */
+    set_mtime_ago(path, 120);
     assert_counts(load(f, path, NULL), 1, 1, 0, 0, 0);
     assert_int_equal(scalar(f, "SELECT offset FROM sources"), (int64_t)strlen(clean_line));
     /*
@@ -311,7 +341,7 @@ static void test_stdin_twice(void **state)
     /* a regular file on fd 0 has an identity, but "-" never does: each run is new */
     assert_counts(load_stdin(f, SENTINEL), 36, 15, 13, 0, 8);
     assert_int_equal(scalar(f, "SELECT count(*) FROM transactions"), 56);
-    assert_int_equal(scalar(f, "SELECT count(*) FROM sources WHERE identity IS NULL"), 2);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM sources WHERE head IS NULL"), 2);
     assert_int_equal(scalar(f, "SELECT count(*) FROM sources WHERE name = 'stdin'"), 2);
 }
 
@@ -509,6 +539,236 @@ static void test_readonly_database(void **state)
     store_close(ro);
 }
 
+/* Redirects stderr (where log_msg writes) to a file until capture_end. */
+static int capture_begin(fixture_t *f)
+{
+    char path[160];
+    int saved = dup(STDERR_FILENO), fd;
+
+    path_in(f, "stderr.txt", path, sizeof(path));
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(saved >= 0 && fd >= 0);
+    assert_int_equal(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+    close(fd);
+    return saved;
+}
+
+/* Restores stderr and returns what was written to it (up to `len` - 1 bytes). */
+static char *capture_end(fixture_t *f, int saved, char *out, size_t len)
+{
+    char path[160];
+    FILE *fp;
+    size_t n;
+
+    assert_int_equal(dup2(saved, STDERR_FILENO), STDERR_FILENO);
+    close(saved);
+    path_in(f, "stderr.txt", path, sizeof(path));
+    assert_non_null(fp = fopen(path, "rb"));
+    n = fread(out, 1, len - 1, fp);
+    fclose(fp);
+    out[n] = '\0';
+    return out;
+}
+
+/*
+ * A last line without a newline in a file written just now is left for the next run (and
+ * the operator told so); once the file has been idle for two minutes it is read.
+ */
+static void test_held_last_line(void **state)
+{
+    fixture_t *f = *state;
+    char path[160], log[1024], want[512];
+    size_t first = strlen(clean_line) + 1;
+    load_counts_t c;
+    int saved;
+
+    path_in(f, "live.log", path, sizeof(path));
+    write_file(path, "wb", clean_line, strlen(clean_line));
+    write_file(path, "ab", "\n", 1);
+    write_file(path, "ab", syslog_line, strlen(syslog_line));
+    saved = capture_begin(f);
+    c = load(f, path, NULL);
+    capture_end(f, saved, log, sizeof(log));
+    assert_counts(c, 1, 1, 0, 0, 0);
+    assert_int_equal(scalar(f, "SELECT offset FROM sources"), (int64_t)first);
+    snprintf(want, sizeof(want),
+             "INFO  [ingest] %s: last line (%zu bytes at byte %zu) has no newline yet and the "
+             "file was modified 0 s ago (less than 60 s): left for the next run\n",
+             path, strlen(syslog_line), first);
+    if (strstr(log, want) == NULL)
+        fail_msg("stderr was \"%s\"", log);
+    /* still nothing new: the same line held again, nothing counted */
+    assert_counts(load(f, path, NULL), 0, 0, 0, 0, 0);
+
+    set_mtime_ago(path, 120);
+    assert_counts(load(f, path, NULL), 1, 1, 0, 0, 0);
+    assert_int_equal(scalar(f, "SELECT offset FROM sources"),
+                     (int64_t)(first + strlen(syslog_line)));
+    assert_int_equal(scalar(f, "SELECT count(*) FROM transactions"), 2);
+    /* a modification time ahead of the clock is no proof of idleness either */
+    write_file(path, "ab", "\n", 1);
+    write_file(path, "ab", clean_line, strlen(clean_line));
+    set_mtime_ago(path, -3600);
+    /* the newline closes the line already read: an empty line, skipped */
+    assert_counts(load(f, path, NULL), 1, 0, 0, 0, 1);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM transactions"), 2);
+}
+
+/*
+ * F6 of the breaker report: the appliance writes a line in two pieces between two runs.
+ * The transaction is stored once, whole; nothing is rejected or skipped.
+ */
+static void test_line_split_across_growth(void **state)
+{
+    fixture_t *f = *state;
+    char path[160], sql[160];
+    size_t first = strlen(clean_line) + 1;
+
+    path_in(f, "split.log", path, sizeof(path));
+    write_file(path, "wb", clean_line, strlen(clean_line));
+    write_file(path, "ab", "\n", 1);
+    write_file(path, "ab", syslog_line, 60);
+    assert_counts(load(f, path, NULL), 1, 1, 0, 0, 0);
+    write_file(path, "ab", syslog_line + 60, strlen(syslog_line) - 60);
+    write_file(path, "ab", "\n", 1);
+    assert_counts(load(f, path, NULL), 1, 1, 0, 0, 0);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM transactions"), 2);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM rejects"), 0);
+    snprintf(sql, sizeof(sql), "SELECT length(raw) FROM transactions WHERE offset = %zu", first);
+    assert_int_equal(scalar(f, sql), (int64_t)strlen(syslog_line));
+    assert_int_equal(scalar(f, "SELECT count(*) FROM transactions t JOIN appliances a ON "
+                               "a.id = t.appliance_id WHERE a.name = 'wsa02'"),
+                     1);
+    assert_int_equal(scalar(f, "SELECT lines FROM sources"), 2);
+}
+
+/*
+ * A copy taken while a line was written, idle for two minutes, shorter than the file the
+ * source was read from but past its offset: the cut line is not read from the copy.
+ */
+static void test_cut_copy_not_read(void **state)
+{
+    fixture_t *f = *state;
+    char live[160], copy[160];
+    size_t at = f->line_start[20];
+
+    /* lines 1-20 and 100 bytes of line 21, written just now: the 100 bytes are held */
+    path_in(f, "live.log", live, sizeof(live));
+    write_file(live, "wb", f->sentinel, at + 100);
+    assert_counts(load(f, live, NULL), 20, 10, 2, 0, 8);
+    /* a copy with 50 bytes of line 21, idle: the source was seen with 100 */
+    path_in(f, "copy.log", copy, sizeof(copy));
+    write_file(copy, "wb", f->sentinel, at + 50);
+    set_mtime_ago(copy, 120);
+    assert_counts(load(f, copy, NULL), 0, 0, 0, 0, 0);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM rejects"), 0);
+    /* the live file finished: lines 21-25 stored, 26-36 warned */
+    write_file(live, "wb", f->sentinel, SENTINEL_SIZE);
+    assert_counts(load(f, live, NULL), 16, 5, 11, 0, 0);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM transactions"), 28);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM sources"), 1);
+}
+
+/*
+ * F5 (a) of the breaker report: an early copy loaded again after the grown file adds
+ * nothing, renamed or not, long (lines 1-12, 4368 bytes) or short (lines 1-3, 105 bytes).
+ */
+static void test_early_copy_after_growth(void **state)
+{
+    fixture_t *f = *state;
+    char snap[160], tiny[160], moved[160];
+
+    path_in(f, "snap.log", snap, sizeof(snap));
+    write_file(snap, "wb", f->sentinel, f->line_start[12]);
+    path_in(f, "tiny.log", tiny, sizeof(tiny));
+    write_file(tiny, "wb", f->sentinel, f->line_start[3]);
+    /* 1-6, 8, 9 skipped; 7, 10 warned; 11, 12 stored */
+    assert_counts(load(f, snap, NULL), 12, 2, 2, 0, 8);
+    /* the grown file: 13-25 stored, 26-36 warned */
+    assert_counts(load(f, SENTINEL, NULL), 24, 13, 11, 0, 0);
+    assert_counts(load(f, snap, NULL), 0, 0, 0, 0, 0);
+    assert_counts(load(f, tiny, NULL), 0, 0, 0, 0, 0);
+    path_in(f, "moved.log", moved, sizeof(moved));
+    assert_int_equal(rename(snap, moved), 0);
+    assert_counts(load(f, moved, NULL), 0, 0, 0, 0, 0);
+    assert_counts(load(f, SENTINEL, NULL), 0, 0, 0, 0, 0);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM transactions"), 28);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM sources"), 1);
+    assert_int_equal(scalar(f, "SELECT lines FROM sources"), 36);
+}
+
+/* Writes lines 1-19 of the sample, then the given lines, each with its newline. */
+static void write_lines_1_19_and(fixture_t *f, const char *path, const char *const *more)
+{
+    write_file(path, "wb", f->sentinel, f->line_start[19]);
+    for (; *more != NULL; more++) {
+        write_file(path, "ab", *more, strlen(*more));
+        write_file(path, "ab", "\n", 1);
+    }
+}
+
+/*
+ * F5 (b): two files with the same first 1024 bytes (lines 1-19 are 9443 bytes)
+ * that differ from line 20 on are two sources, and each is read whole, whether the second
+ * is longer than the first one's offset (checked by the fingerprint) or shorter (checked
+ * against the line stored for the first one at that place).
+ */
+static void test_same_head_two_files(void **state)
+{
+    fixture_t *f = *state;
+    const char *const two[] = {syslog_line, clean_line, NULL}, *const one[] = {clean_line, NULL};
+    char a[160], b[160], c[160];
+
+    path_in(f, "a.log", a, sizeof(a));
+    write_file(a, "wb", f->sentinel, f->line_start[20]);
+    path_in(f, "b.log", b, sizeof(b));
+    write_lines_1_19_and(f, b, two);
+    assert_true(f->line_start[19] + strlen(syslog_line) + 1 + strlen(clean_line) + 1 >
+                f->line_start[20]);
+    /* lines 1-20: 1-6, 8, 9 skipped, 7 and 10 warned, 11-20 stored */
+    assert_counts(load(f, a, NULL), 20, 10, 2, 0, 8);
+    /* lines 1-19 as in a.log (9 stored), then two lines of its own */
+    assert_counts(load(f, b, NULL), 21, 11, 2, 0, 8);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM sources"), 2);
+
+    /* c.log: shorter than the whole sample, whose line 20 it does not have, and not b.log */
+    assert_counts(load(f, SENTINEL, NULL), 16, 5, 11, 0, 0);
+    path_in(f, "c.log", c, sizeof(c));
+    write_lines_1_19_and(f, c, one);
+    assert_true(f->line_start[19] + strlen(clean_line) + 1 < SENTINEL_SIZE);
+    assert_counts(load(f, c, NULL), 20, 10, 2, 0, 8);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM sources"), 3);
+    /* 28 of the sample, 13 of b.log, 12 of c.log (warned lines are stored too) */
+    assert_int_equal(scalar(f, "SELECT count(*) FROM transactions"), 28 + 13 + 12);
+    assert_counts(load(f, a, NULL), 0, 0, 0, 0, 0);
+    assert_counts(load(f, b, NULL), 0, 0, 0, 0, 0);
+    assert_counts(load(f, c, NULL), 0, 0, 0, 0, 0);
+}
+
+/*
+ * A file that matches the sample's head and is longer than its offset, but whose last
+ * 1024 bytes before that offset differ (line 36 replaced by two clean lines), is another
+ * source, read whole.
+ */
+static void test_differs_before_offset(void **state)
+{
+    fixture_t *f = *state;
+    char path[160];
+
+    assert_counts(load(f, SENTINEL, NULL), 36, 15, 13, 0, 8);
+    path_in(f, "edited.log", path, sizeof(path));
+    write_file(path, "wb", f->sentinel, f->line_start[35]);
+    write_file(path, "ab", clean_line, strlen(clean_line));
+    write_file(path, "ab", "\n", 1);
+    write_file(path, "ab", clean_line, strlen(clean_line));
+    write_file(path, "ab", "\n", 1);
+    assert_true(f->line_start[35] + 2 * (strlen(clean_line) + 1) > SENTINEL_SIZE);
+    /* lines 1-35 (15 stored, 12 warned, 8 skipped) and two clean lines */
+    assert_counts(load(f, path, NULL), 37, 17, 12, 0, 8);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM sources"), 2);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM transactions"), 28 + 29);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -526,6 +786,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_failure_mid_load, setup, teardown),
         cmocka_unit_test_setup_teardown(test_input_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_readonly_database, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_held_last_line, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_line_split_across_growth, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cut_copy_not_read, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_early_copy_after_growth, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_same_head_two_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_differs_before_offset, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -14,6 +14,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include "../../service/store_priv.h"
+#include <openssl/sha.h>
+#include "store_schema.h"
 #include "util.h"
 
 typedef struct fixture {
@@ -34,7 +36,7 @@ static int setup(void **state)
     /* two missing folders: a read-write open creates them */
     snprintf(f->path, sizeof(f->path), "%s/a/b/t.db", f->dir);
     assert_int_equal(store_open(&f->st, f->path, STORE_READ_WRITE, err, sizeof(err)), 0);
-    assert_int_equal(store_source_open(f->st, "stdin", NULL, 0, &src), 0);
+    assert_int_equal(store_source_open(f->st, "stdin", NULL, &src), 0);
     f->source_id = src.id;
     assert_int_equal(store_appliance_id(f->st, "wsa1", &f->appliance_id), 0);
     *state = f;
@@ -129,11 +131,11 @@ static void test_schema_version(void **state)
     sqlite3_stmt *s;
     store_t *ro = NULL;
 
-    assert_int_equal(store_schema_version(), 1);
+    assert_int_equal(store_schema_version(), 2);
     assert_int_equal(store_healthy(f->st), 1);
     assert_int_equal(sqlite3_prepare_v2(f->st->db, "PRAGMA user_version", -1, &s, NULL), 0);
     assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(s, 0), 1);
+    assert_int_equal(sqlite3_column_int(s, 0), 2);
     sqlite3_finalize(s);
     assert_int_equal(sqlite3_prepare_v2(f->st->db, "PRAGMA journal_mode", -1, &s, NULL), 0);
     assert_int_equal(sqlite3_step(s), SQLITE_ROW);
@@ -183,7 +185,7 @@ static void test_foreign_and_old_files(void **state)
     sqlite3_close(db);
     assert_int_equal(store_open(&st, path, STORE_READ_ONLY, err, sizeof(err)), -1);
     snprintf(expect, sizeof(expect),
-             "%s: schema version 0, this build needs 1 (open it read-write once, e.g. by "
+             "%s: schema version 0, this build needs 2 (open it read-write once, e.g. by "
              "ingesting, to upgrade)",
              path);
     assert_string_equal(err, expect);
@@ -197,7 +199,7 @@ static void test_foreign_and_old_files(void **state)
     assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 7", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
     assert_int_equal(store_open(&st, path, STORE_READ_WRITE, err, sizeof(err)), -1);
-    snprintf(expect, sizeof(expect), "%s: schema version 7 is newer than this build's 1", path);
+    snprintf(expect, sizeof(expect), "%s: schema version 7 is newer than this build's 2", path);
     assert_string_equal(err, expect);
 }
 
@@ -218,6 +220,10 @@ static const struct plan_case {
     {STORE_Q_EVID_SHA256, "tx_sha256"},
     {STORE_Q_EVID_URL, "tx_url"},
     {STORE_Q_EVID_HOST, "tx_host"},
+    {STORE_Q_SOURCE_HEADS_FROM, "sources_head"},
+    {STORE_Q_SOURCE_HEAD_IS, "sources_head"},
+    {STORE_Q_SOURCE_SHORT_HEADS, "sources_short_head"},
+    {STORE_Q_SOURCE_LEGACY, "sources_identity"},
 };
 
 static void check_plans(fixture_t *f, int print)
@@ -684,46 +690,249 @@ static void test_line_identity(void **state)
     assert_non_null(strstr(store_errmsg(f->st), "FOREIGN KEY"));
 }
 
+/* A file held in memory, read through the store's probe callback. */
+typedef struct mem_file {
+    const unsigned char *data;
+    size_t len;
+    int reads; /* read_at calls */
+} mem_file_t;
+
+static int mem_read_at(void *ctx, int64_t offset, void *buf, size_t len)
+{
+    mem_file_t *m = ctx;
+
+    m->reads++;
+    assert_true(offset >= 0 && (size_t)offset + len <= m->len);
+    memcpy(buf, m->data + offset, len);
+    return 0;
+}
+
+/* Opens the source of the first `len` bytes of `data`. */
+static store_source_t open_mem(fixture_t *f, const char *name, const unsigned char *data,
+                               size_t len, mem_file_t *m)
+{
+    store_probe_t p = {.head = data,
+                       .head_len = len < STORE_SOURCE_PREFIX ? len : STORE_SOURCE_PREFIX,
+                       .size = (int64_t)len,
+                       .read_at = mem_read_at,
+                       .ctx = m};
+    store_source_t src;
+
+    m->data = data;
+    m->len = len;
+    m->reads = 0;
+    if (store_source_open(f->st, name, &p, &src) != 0)
+        fail_msg("store_source_open(%s): %s", name, store_errmsg(f->st));
+    return src;
+}
+
+/* Records that a source was read to `offset` of `data`, with the fingerprint there. */
+static void commit_to(fixture_t *f, store_source_t *src, const unsigned char *data, int64_t offset)
+{
+    size_t n = offset < STORE_SOURCE_TAIL ? (size_t)offset : STORE_SOURCE_TAIL;
+
+    src->offset = offset;
+    src->size = offset;
+    src->has_tail = 1;
+    SHA256(data + offset - (int64_t)n, n, src->tail);
+    assert_int_equal(store_source_update(f->st, src), 0);
+}
+
+static int64_t scalar(fixture_t *f, const char *sql)
+{
+    sqlite3_stmt *s;
+    int64_t v;
+
+    assert_int_equal(sqlite3_prepare_v2(f->st->db, sql, -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return v;
+}
+
+/*
+ * x: 2000 bytes, "abcdef" then 'a's to 1024, then 'x's; y: the same first 1024 bytes,
+ * a 'Y' at 1200. Every expected id and offset follows from the rules in store.h.
+ */
 static void test_sources(void **state)
 {
     fixture_t *f = *state;
-    unsigned char big[STORE_SOURCE_PREFIX], other[STORE_SOURCE_PREFIX];
+    unsigned char x[2500], y[2000], other[STORE_SOURCE_PREFIX];
     store_source_t a, b, c;
+    mem_file_t m;
     int64_t id;
 
-    memset(big, 'a', sizeof(big));
-    memcpy(big, "abcdef", 6);
-    memcpy(other, big, sizeof(other));
+    memset(x, 'a', 1024);
+    memcpy(x, "abcdef", 6);
+    memset(x + 1024, 'x', sizeof(x) - 1024);
+    memcpy(y, x, sizeof(y));
+    y[1200] = 'Y';
+    memcpy(other, x, sizeof(other));
     other[1000] = 'Z';
 
-    /* a 3-byte file, then the same file grown to 6 and to 1024 bytes */
-    assert_int_equal(store_source_open(f->st, "f1", big, 3, &a), 0);
+    /* a 3-byte file, read whole, then the same file grown to 6 and to 1024 bytes */
+    a = open_mem(f, "f1", x, 3, &m);
     assert_int_equal(a.offset, 0);
-    a.offset = 3;
     a.lines = 1;
-    a.size = 3;
-    assert_int_equal(store_source_update(f->st, &a), 0);
-    assert_int_equal(store_source_open(f->st, "f1", big, 6, &b), 0);
+    commit_to(f, &a, x, 3);
+    b = open_mem(f, "f1", x, 6, &m);
     assert_int_equal(b.id, a.id);
     assert_int_equal(b.offset, 3);
     assert_int_equal(b.lines, 1);
-    assert_int_equal(store_source_open(f->st, "renamed", big, sizeof(big), &b), 0);
+    /* the fingerprint at 3 was compared: one read of the file's first 3 bytes */
+    assert_int_equal(m.reads, 1);
+    b = open_mem(f, "renamed", x, 1024, &m);
     assert_int_equal(b.id, a.id);
-    /* the prefix is now 1024 bytes: a 1024-byte file differing at byte 1000 is another */
-    assert_int_equal(store_source_open(f->st, "other", other, sizeof(other), &c), 0);
+    assert_int_equal(scalar(f, "SELECT length(head) FROM sources WHERE name = 'renamed'"), 1024);
+    assert_int_equal(scalar(f, "SELECT prefix_len FROM sources WHERE name = 'renamed'"), 1024);
+    /* an early copy (6 bytes) of the file the source now knows 1024 bytes of */
+    b = open_mem(f, "early", x, 6, &m);
+    assert_int_equal(b.id, a.id);
+    assert_int_equal(b.offset, 3);
+    assert_int_equal(b.size, 1024);
+    /* a 1024-byte file differing at byte 1000 is another source */
+    c = open_mem(f, "other", other, sizeof(other), &m);
     assert_true(c.id != a.id);
     assert_int_equal(c.offset, 0);
-    /* a file differing in its first bytes is another source */
-    assert_int_equal(store_source_open(f->st, "f2", (const unsigned char *)"abX", 3, &c), 0);
+    /* a file differing in its first bytes is another source, found again by its head */
+    c = open_mem(f, "f2", (const unsigned char *)"abX", 3, &m);
     assert_true(c.id != a.id);
     id = c.id;
-    assert_int_equal(store_source_open(f->st, "f2 again", (const unsigned char *)"abX", 3, &c), 0);
+    c = open_mem(f, "f2 again", (const unsigned char *)"abX", 3, &m);
     assert_int_equal(c.id, id);
+
+    /* the source read to 1500 bytes of x: y agrees on the head but not before 1500 */
+    commit_to(f, &a, x, 1500);
+    c = open_mem(f, "y", y, sizeof(y), &m);
+    assert_true(c.id != a.id && c.id != id);
+    assert_int_equal(c.offset, 0);
+    /* x grown to 2500 bytes continues at 1500 */
+    b = open_mem(f, "x", x, 2500, &m);
+    assert_int_equal(b.id, a.id);
+    assert_int_equal(b.offset, 1500);
+
     /* stdin: a new source every time */
-    assert_int_equal(store_source_open(f->st, "stdin", NULL, 0, &b), 0);
-    assert_int_equal(store_source_open(f->st, "stdin", NULL, 0, &c), 0);
+    assert_int_equal(store_source_open(f->st, "stdin", NULL, &b), 0);
+    assert_int_equal(store_source_open(f->st, "stdin", NULL, &c), 0);
     assert_true(b.id != c.id);
     assert_true(b.id != a.id);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM sources WHERE head IS NULL"), 3);
+}
+
+/*
+ * A file shorter than a source's offset: an early copy when the line stored last within
+ * its length agrees with it, another file when that line differs.
+ */
+static void test_early_copy_check(void **state)
+{
+    fixture_t *f = *state;
+    unsigned char x[1600], w[1200];
+    ingest_rec_t r = rec_at(1000);
+    store_source_t a, b;
+    mem_file_t m;
+
+    memset(x, 'a', 1024);
+    memset(x + 1024, 'x', sizeof(x) - 1024);
+    memcpy(x + 1024, "line at 1024\n", 13);
+    memcpy(w, x, sizeof(w));
+    w[1030] = 'W';
+    a = open_mem(f, "x", x, sizeof(x), &m);
+    /* the line "line at 1024" (12 bytes) stored at 1024; the source read to 1600 */
+    assert_int_equal(store_add_txn(f->st, a.id, 1024, f->appliance_id, &r, (char *)x + 1024, 12),
+                     1);
+    commit_to(f, &a, x, 1600);
+
+    /* 1200 bytes of x: line 1024 is whole in it and agrees */
+    b = open_mem(f, "copy", x, 1200, &m);
+    assert_int_equal(b.id, a.id);
+    assert_int_equal(b.offset, 1600);
+    /* 1030 bytes: the copy was taken inside that line, whose first 6 bytes agree */
+    b = open_mem(f, "cut", x, 1030, &m);
+    assert_int_equal(b.id, a.id);
+    /* 1024 bytes: no stored line starts before its end, and the head agrees */
+    b = open_mem(f, "head only", x, 1024, &m);
+    assert_int_equal(b.id, a.id);
+    /* w differs inside that line: another file, read from its start */
+    b = open_mem(f, "w", w, sizeof(w), &m);
+    assert_true(b.id != a.id);
+    assert_int_equal(b.offset, 0);
+    /*
+     * Now the 1024 bytes could be an early copy of x or the start of w (nothing of it
+     * committed yet): reading, which at worst repeats lines, wins over skipping.
+     */
+    assert_int_equal(open_mem(f, "head only", x, 1024, &m).id, b.id);
+}
+
+/*
+ * A database of schema version 1 (tracking.sql as it was) with two sources: a 1024-byte
+ * identity read to 1500, and a 3-byte identity ("abc") read to 3. Opened read-write it is
+ * upgraded to version 2 and both sources are still found through their identity.
+ */
+static void test_migrate_v1(void **state)
+{
+    fixture_t *f = *state;
+    unsigned char x[2000], md[SHA256_DIGEST_LENGTH];
+    char path[160], err[STORE_ERR_LEN], hex[2 * SHA256_DIGEST_LENGTH + 1], sql[512];
+    store_source_t a;
+    mem_file_t m;
+    store_t *ro = NULL;
+    sqlite3 *db;
+
+    memset(x, 'q', sizeof(x));
+    memcpy(x, "abc", 3);
+    snprintf(path, sizeof(path), "%s/v1.db", f->dir);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, store_schema_sql, NULL, NULL, NULL), SQLITE_OK);
+    SHA256(x, 1024, md);
+    util_hex(md, sizeof(md), hex);
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO sources (id, identity, prefix_len, name, size, offset, lines,"
+             " first_seen_ms, last_seen_ms) VALUES (7, '%s', 1024, 'old.log', 1500, 1500, 9,"
+             " 1, 1)",
+             hex);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    SHA256(x, 3, md);
+    util_hex(md, sizeof(md), hex);
+    /* another file's identity of 3 bytes, "abc" too: only prefix_len tells them apart */
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO sources (id, identity, prefix_len, name, size, offset, lines,"
+             " first_seen_ms, last_seen_ms) VALUES (8, '%s', 3, 'tiny.log', 3, 3, 1, 1, 1)",
+             hex);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+
+    /* read-only, it must be upgraded first */
+    assert_int_equal(store_open(&ro, path, STORE_READ_ONLY, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "schema version 1, this build needs 2"));
+    store_close(f->st);
+    assert_int_equal(store_open(&f->st, path, STORE_READ_WRITE, err, sizeof(err)), 0);
+    assert_int_equal(scalar(f, "PRAGMA user_version"), 2);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM sources WHERE head IS NULL"), 2);
+
+    /* a 1200-byte early copy of old.log: nothing to read, and the source stays as it was */
+    a = open_mem(f, "copy", x, 1200, &m);
+    assert_int_equal(a.id, 7);
+    assert_int_equal(a.offset, 1500);
+    assert_int_equal(scalar(f, "SELECT identity IS NOT NULL FROM sources WHERE id = 7"), 1);
+    /* old.log grown to 2000 bytes: the same source, which now keeps its head instead */
+    a = open_mem(f, "old.log", x, sizeof(x), &m);
+    assert_int_equal(a.id, 7);
+    assert_int_equal(a.offset, 1500);
+    assert_int_equal(a.lines, 9);
+    assert_int_equal(scalar(f, "SELECT identity IS NULL AND length(head) = 1024 FROM sources "
+                               "WHERE id = 7"),
+                     1);
+    /* "abc" alone: tiny.log, whose 3-byte identity is the longest that matches */
+    a = open_mem(f, "tiny.log", x, 3, &m);
+    assert_int_equal(a.id, 8);
+    assert_int_equal(a.offset, 3);
+    assert_int_equal(scalar(f, "SELECT length(head) FROM sources WHERE id = 8"), 3);
+    /* and old.log is found again through its head */
+    a = open_mem(f, "old.log", x, sizeof(x), &m);
+    assert_int_equal(a.id, 7);
+    assert_int_equal(store_open(&ro, path, STORE_READ_ONLY, err, sizeof(err)), 0);
+    assert_int_equal(store_healthy(ro), 1);
+    store_close(ro);
 }
 
 int main(void)
@@ -743,6 +952,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_deadline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_line_identity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sources, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_early_copy_check, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
