@@ -23,8 +23,11 @@ typedef struct load_opts {
 
 /**
  * Loads one source: `path` is a file, or "-" for stdin. Lines before the source's committed
- * offset are not read again. Adds to `counts`. Returns 0 when the whole input was read,
- * -1 when an error stopped it (message in `err`; everything committed before stays).
+ * offset are not read again; an early copy of a source reads nothing (store.h). A regular
+ * file is read up to the size it had when opened, and its unterminated last line is left
+ * for a later run while the file was modified less than a minute ago (said at INFO on
+ * stderr). Adds to `counts`. Returns 0 when the whole input was read (apart from such a
+ * line), -1 when an error stopped it (message in `err`; everything committed before stays).
  */
 int load_source(store_t *st, const char *path, const load_opts_t *opts, load_counts_t *counts,
                 char *err, size_t errlen);

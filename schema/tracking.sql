@@ -1,8 +1,10 @@
 -- tracking.sql - the wsa-relay tracking database, schema version 1.
 --
 -- Applied in one transaction when a read-write store opens a database whose user_version
--- is 0. Later versions come as numbered migration files that each end by setting
--- user_version; this file stays the description of version 1.
+-- is 0. Later versions are migrations that each end by setting user_version, applied in
+-- order after this one (store_migrations[] in service/store.c); this file stays the
+-- description of version 1. Version 2 (service/store_migrate_v2.c) adds to sources the
+-- head bytes and the fingerprint at the offset that a file is now recognised by.
 --
 -- Times are milliseconds since the Unix epoch. Text columns hold valid UTF-8 as the parser
 -- gives it; the raw line is a BLOB holding the exact bytes read (without the newline).
