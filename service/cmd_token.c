@@ -21,18 +21,23 @@ static const char token_usage[] =
     "\n"
     "options:\n"
     "  --ttl SECONDS      lifetime, sets exp (default 3600; 0 for a token without exp)\n"
-    "  --claim KEY=VALUE  adds a claim; a VALUE of digits is written as a number,\n"
-    "                     e.g. --claim CTR_ENTITIES_LIMIT=20 --claim aud=https://relay.example\n"
+    "  --claim KEY=VALUE  adds a claim; a VALUE of digits (without a leading zero) is\n"
+    "                     written as a number, e.g. --claim CTR_ENTITIES_LIMIT=20\n"
+    "                     --claim aud=https://relay.example; exp and iat come from --ttl\n"
     "  --help             this text\n";
 
-/* Adds KEY=VALUE to `claims`; a value of digits becomes a JSON integer. */
-static int add_claim(json_t *claims, const char *arg)
+/*
+ * Adds KEY=VALUE to `claims`; a value of digits becomes a JSON integer (unless it has a
+ * leading zero, which a number would lose). Returns 0, or -1 with the reason in `why`.
+ */
+static int add_claim(json_t *claims, const char *arg, const char **why)
 {
     const char *eq = strchr(arg, '=');
     char key[256];
     json_t *value;
     size_t klen;
 
+    *why = "expected KEY=VALUE in UTF-8 with a key of 1 to 255 bytes";
     if (eq == NULL || eq == arg || (size_t)(eq - arg) >= sizeof(key))
         return -1;
     klen = (size_t)(eq - arg);
@@ -40,9 +45,18 @@ static int add_claim(json_t *claims, const char *arg)
     key[klen] = '\0';
     if (!util_utf8_valid(key, klen) || !util_utf8_valid(eq + 1, strlen(eq + 1)))
         return -1;
+    if (strcmp(key, "exp") == 0 || strcmp(key, "iat") == 0) {
+        *why = "exp and iat are set from --ttl and the clock";
+        return -1;
+    }
+    if (json_object_get(claims, key) != NULL) {
+        *why = "this claim was already given";
+        return -1;
+    }
 
     value = NULL;
-    if (eq[1] != '\0' && strspn(eq + 1, "0123456789") == strlen(eq + 1)) {
+    if (eq[1] != '\0' && (eq[1] != '0' || eq[2] == '\0') &&
+        strspn(eq + 1, "0123456789") == strlen(eq + 1)) {
         char *end;
         errno = 0;
         long long n = strtoll(eq + 1, &end, 10);
@@ -89,16 +103,15 @@ int cmd_token(int argc, char **argv)
             }
             break;
         }
-        case 'c':
-            if (add_claim(claims, optarg) != 0) {
-                fprintf(stderr,
-                        "wsa-relay token: --claim: expected KEY=VALUE in UTF-8 with a "
-                        "key of 1 to 255 bytes; got \"%s\"\n",
-                        optarg);
+        case 'c': {
+            const char *why;
+            if (add_claim(claims, optarg, &why) != 0) {
+                fprintf(stderr, "wsa-relay token: --claim: %s; got \"%s\"\n", why, optarg);
                 rc = CFG_EXIT_USAGE;
                 goto out;
             }
             break;
+        }
         case 'h':
             fputs(token_usage, stdout);
             goto out;
