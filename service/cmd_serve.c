@@ -19,7 +19,8 @@ static const char serve_usage[] =
     "  --db PATH           the database (WSA_RELAY_DB; default " CFG_DEFAULT_DB ")\n"
     "  --listen ADDR:PORT  where to listen (WSA_RELAY_LISTEN; default " CFG_DEFAULT_LISTEN ");\n"
     "                      port 0 picks a free port\n"
-    "  --threads N         worker threads (WSA_RELAY_THREADS; default: one per CPU)\n"
+    "  --threads N         worker threads, 1-64 (WSA_RELAY_THREADS; default: one per CPU,\n"
+    "                      at most 16)\n"
     "  --port-file PATH    write the port to PATH once listening\n"
     "  --help              this text\n"
     "\n"
@@ -30,8 +31,9 @@ static const char serve_usage[] =
     "  WSA_RELAY_PUBLIC_URL         this relay's URL, checked against a token's aud claim\n"
     "  WSA_RELAY_REFER_URL          pivot link template with {type} and {value}\n"
     "  WSA_RELAY_VERDICT_DAYS       days a verdict stays valid, 1-36500 (default 30)\n"
-    "  WSA_RELAY_WBRS_BLOCK         WBRS at or below which a URL is malicious (default -6.0)\n"
-    "  WSA_RELAY_REQUEST_BUDGET_MS  time budget of one request (default 10000)\n"
+    "  WSA_RELAY_WBRS_BLOCK         WBRS at or below which a URL or domain is malicious,\n"
+    "                               -10.0 to 10.0 (default -6.0)\n"
+    "  WSA_RELAY_REQUEST_BUDGET_MS  time budget of one request, 100-60000 (default 10000)\n"
     "  WSA_RELAY_LOG_LEVEL          debug, info, warn or error (default info)\n"
     "A flag wins over its variable.\n";
 

@@ -14,7 +14,8 @@
 #include "config.h"
 #include "log.h"
 
-#define MAX_THREADS 64
+#define MAX_THREADS     64
+#define SECRET_FILE_MAX 4096
 
 void cfg_init(cfg_t *cfg)
 {
@@ -148,7 +149,8 @@ static int set_url(char **slot, const char *name, const char *value, int strip, 
 
 static int read_secret_file(cfg_t *cfg, const char *path, char *err, size_t errlen)
 {
-    char buf[4096];
+    /* one byte more than the longest secret file accepted, to tell "too long" from "full" */
+    char buf[SECRET_FILE_MAX + 1];
     FILE *f = fopen(path, "r");
     size_t n;
     int rc = -1;
@@ -157,10 +159,14 @@ static int read_secret_file(cfg_t *cfg, const char *path, char *err, size_t errl
         snprintf(err, errlen, "WSA_RELAY_SECRET_FILE: cannot open %s: %s", path, strerror(errno));
         return -1;
     }
-    n = fread(buf, 1, sizeof(buf) - 1, f);
-    if (ferror(f) || !feof(f)) {
-        snprintf(err, errlen, "WSA_RELAY_SECRET_FILE: %s: unreadable or longer than %zu bytes",
-                 path, sizeof(buf) - 1);
+    n = fread(buf, 1, sizeof(buf), f);
+    if (ferror(f)) {
+        snprintf(err, errlen, "WSA_RELAY_SECRET_FILE: %s: %s", path, strerror(errno));
+        goto out;
+    }
+    if (n > SECRET_FILE_MAX) {
+        snprintf(err, errlen, "WSA_RELAY_SECRET_FILE: %s: longer than %d bytes", path,
+                 SECRET_FILE_MAX);
         goto out;
     }
     /* editors and `openssl rand -hex` end the file with a newline that is not part of it */

@@ -12,9 +12,9 @@ static const char usage_text[] =
     "Threat Response relay module for Web Security Appliance access logs.\n"
     "\n"
     "commands:\n"
-    "  ingest [--db PATH] [--appliance NAME] FILE...   load access logs (- for stdin)\n"
-    "  serve [--db PATH] [--listen ADDR:PORT]          answer the relay module API\n"
-    "  token [--ttl SECONDS] [--claim KEY=VALUE]...    mint an HS256 test token\n"
+    "  ingest   load access logs into the tracking database\n"
+    "  serve    answer the relay module API (HTTP/1.1 and h2c)\n"
+    "  token    mint an HS256 test token\n"
     "\n"
     "Run 'wsa-relay <command> --help' for a command's options and settings.\n";
 

@@ -155,6 +155,45 @@ static void test_secret_file(void **state)
     cfg_free(&cfg);
 }
 
+/* Writes `len` bytes of 'k' to a new temporary file; returns its path (static). */
+static const char *secret_file_of(size_t len)
+{
+    static char path[64];
+    char *text = malloc(len);
+    int fd;
+
+    strcpy(path, "/tmp/wsa-relay-secret-XXXXXX");
+    fd = mkstemp(path);
+    assert_true(fd >= 0 && text != NULL);
+    memset(text, 'k', len);
+    assert_int_equal(write(fd, text, len), (ssize_t)len);
+    close(fd);
+    free(text);
+    return path;
+}
+
+static void test_secret_file_limits(void **state)
+{
+    cfg_t cfg;
+    const char *path;
+    char want[128];
+
+    cfg_init(&cfg);
+    /* 4096 bytes is the longest accepted secret file, 4097 one too many */
+    path = secret_file_of(4096);
+    assert_string_equal(try_set(&cfg, "WSA_RELAY_SECRET_FILE", path), "");
+    assert_int_equal(strlen(cfg.secret), 4096);
+    unlink(path);
+    path = secret_file_of(4097);
+    snprintf(want, sizeof(want), "WSA_RELAY_SECRET_FILE: %s: longer than 4096 bytes", path);
+    assert_string_equal(try_set(&cfg, "WSA_RELAY_SECRET_FILE", path), want);
+    unlink(path);
+    /* a folder opens but cannot be read */
+    assert_string_equal(try_set(&cfg, "WSA_RELAY_SECRET_FILE", "/tmp"),
+                        "WSA_RELAY_SECRET_FILE: /tmp: Is a directory");
+    cfg_free(&cfg);
+}
+
 static void test_env_precedence(void **state)
 {
     char err[CFG_ERR_LEN];
@@ -187,10 +226,10 @@ static void test_env_precedence(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),       cmocka_unit_test(test_listen),
-        cmocka_unit_test(test_verdict_days),   cmocka_unit_test(test_urls_and_modes),
-        cmocka_unit_test(test_secret_rules),   cmocka_unit_test(test_secret_file),
-        cmocka_unit_test(test_env_precedence),
+        cmocka_unit_test(test_defaults),           cmocka_unit_test(test_listen),
+        cmocka_unit_test(test_verdict_days),       cmocka_unit_test(test_urls_and_modes),
+        cmocka_unit_test(test_secret_rules),       cmocka_unit_test(test_secret_file),
+        cmocka_unit_test(test_secret_file_limits), cmocka_unit_test(test_env_precedence),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
