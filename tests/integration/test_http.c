@@ -262,6 +262,43 @@ static void test_openapi(void **state)
     h_client_free(&c);
 }
 
+/*
+ * Every path the spec documents is one the server routes (a method it does not take gets
+ * 405, where an unknown path gets 404), and the spec documents all seven routes.
+ */
+static void test_openapi_paths_exist(void **state)
+{
+    fixture_t *f = *state;
+    const char *p, *end;
+    char path[128];
+    int documented = 0;
+    h_client_t c;
+    h_reply_t spec, r;
+
+    h_client_init(&c, 0);
+    h_request(&c, &f->server, "GET", "/openapi.yaml", NULL, NULL, 0, &spec);
+    p = strstr(spec.body, "\npaths:\n");
+    assert_non_null(p);
+    /* path items are the lines "  /name:" until the next top-level key */
+    for (p += 8; *p == ' ' || *p == '\n'; p = end + 1) {
+        end = strchr(p, '\n');
+        assert_non_null(end);
+        if (strncmp(p, "  /", 3) != 0 || end[-1] != ':')
+            continue;
+        assert_true((size_t)(end - p - 3) < sizeof(path));
+        snprintf(path, sizeof(path), "%.*s", (int)(end - p - 3), p + 2);
+        h_request(&c, &f->server, "DELETE", path, NULL, NULL, 0, &r);
+        if (r.status != 405)
+            fail_msg("%s is documented but answers %ld to DELETE", path, r.status);
+        h_reply_free(&r);
+        documented++;
+    }
+    /* /health, /observe, /deliberate, /refer, /version, /watchdog, /openapi.yaml */
+    assert_int_equal(documented, 7);
+    h_reply_free(&spec);
+    h_client_free(&c);
+}
+
 /* A body of `len` bytes: a JSON empty array padded with spaces. */
 static char *padded_array(size_t len)
 {
@@ -554,6 +591,7 @@ int main(void)
         cmocka_unit_test(test_health_http1),
         cmocka_unit_test(test_health_h2c),
         cmocka_unit_test(test_openapi),
+        cmocka_unit_test(test_openapi_paths_exist),
         cmocka_unit_test(test_body_limit_http1),
         cmocka_unit_test(test_body_limit_h2c),
         cmocka_unit_test(test_invalid_http1),
