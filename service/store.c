@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include "log.h"
 #include "store_priv.h"
 #include "store_schema.h"
 #include "util.h"
@@ -22,6 +24,13 @@ static const char *const store_migrations[] = {
 #define STORE_SCHEMA_VERSION ((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
 
 #define STORE_BUSY_TIMEOUT_MS 5000
+/*
+ * Some lock conflicts come back at once, without the busy handler: changing the journal
+ * mode while another first start does the same, a read snapshot that a writer made stale,
+ * a checkpoint already running. These steps are retried every STORE_RETRY_MS for as long
+ * as the busy timeout would have waited.
+ */
+#define STORE_RETRY_MS 20
 /* VM steps between two looks at the clock while a deadline is set */
 #define STORE_PROGRESS_STEPS 1000
 
@@ -109,6 +118,31 @@ static int exec(store_t *st, const char *sql, const char *what)
     return 0;
 }
 
+/* 1 when the last failure was a lock held by another connection (SQLITE_BUSY and its kinds). */
+static int failed_busy(store_t *st)
+{
+    return (sqlite3_errcode(st->db) & 0xff) == SQLITE_BUSY;
+}
+
+static void pause_retry(void)
+{
+    struct timespec ts = {0, STORE_RETRY_MS * 1000000L};
+
+    nanosleep(&ts, NULL);
+}
+
+/* exec, again while another connection holds the lock, up to the busy timeout. */
+static int exec_retry(store_t *st, const char *sql, const char *what)
+{
+    for (int waited = 0;; waited += STORE_RETRY_MS) {
+        if (exec(st, sql, what) == 0)
+            return 0;
+        if (!failed_busy(st) || waited >= STORE_BUSY_TIMEOUT_MS)
+            return -1;
+        pause_retry();
+    }
+}
+
 static int read_user_version(store_t *st, int *version)
 {
     sqlite3_stmt *s = store__stmt(st, STORE_Q_USER_VERSION);
@@ -162,6 +196,25 @@ static int check_foreign(store_t *st)
     return 0;
 }
 
+/*
+ * check_foreign in one read transaction: the version and the tables then come from one
+ * snapshot. Two autocommit reads let another process's schema COMMIT land between them,
+ * and a database being created looked like "version 0 with 4 tables" (breaker F10).
+ */
+static int check_foreign_atomic(store_t *st)
+{
+    for (int waited = 0;; waited += STORE_RETRY_MS) {
+        if (exec(st, "BEGIN", "starting a read of the schema") != 0)
+            return -1;
+        if (check_foreign(st) == 0)
+            return exec(st, "COMMIT", "ending a read of the schema");
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+        if (!failed_busy(st) || waited >= STORE_BUSY_TIMEOUT_MS)
+            return -1;
+        pause_retry();
+    }
+}
+
 /* Brings the schema to the current version in one transaction, under the write lock. */
 static int apply_schema(store_t *st)
 {
@@ -205,7 +258,7 @@ static int configure(store_t *st)
 {
     sqlite3_busy_timeout(st->db, STORE_BUSY_TIMEOUT_MS);
     sqlite3_extended_result_codes(st->db, 1);
-    if (st->mode == STORE_READ_WRITE && check_foreign(st) != 0)
+    if (st->mode == STORE_READ_WRITE && check_foreign_atomic(st) != 0)
         return -1;
     if (st->mode == STORE_READ_ONLY)
         return exec(st, "PRAGMA query_only = ON", "setting pragmas");
@@ -216,15 +269,15 @@ static int configure(store_t *st)
      * every 10000 pages (about 40 MiB) rather than 1000: bulk loads measured about a quarter
      * faster on disk, and readers still find a bounded WAL.
      */
-    return exec(st,
-                "PRAGMA journal_mode = WAL;"
-                "PRAGMA synchronous = NORMAL;"
-                "PRAGMA journal_size_limit = 67108864;"
-                "PRAGMA wal_autocheckpoint = 10000;"
-                "PRAGMA foreign_keys = ON;"
-                "PRAGMA cache_size = -32768;"
-                "PRAGMA temp_store = MEMORY;",
-                "setting pragmas");
+    return exec_retry(st,
+                      "PRAGMA journal_mode = WAL;"
+                      "PRAGMA synchronous = NORMAL;"
+                      "PRAGMA journal_size_limit = 67108864;"
+                      "PRAGMA wal_autocheckpoint = 10000;"
+                      "PRAGMA foreign_keys = ON;"
+                      "PRAGMA cache_size = -32768;"
+                      "PRAGMA temp_store = MEMORY;",
+                      "setting pragmas");
 }
 
 static int open_db(store_t *st)
@@ -294,7 +347,13 @@ int store_healthy(store_t *st)
 {
     int version = 0;
 
-    return read_user_version(st, &version) == 0 && version == STORE_SCHEMA_VERSION;
+    if (read_user_version(st, &version) != 0)
+        return 0;
+    if (version != STORE_SCHEMA_VERSION) {
+        store__failf(st, "schema version %d, this build needs %d", version, STORE_SCHEMA_VERSION);
+        return 0;
+    }
+    return 1;
 }
 
 static int run_simple(store_t *st, store_q_t q, const char *what)
@@ -348,10 +407,25 @@ int store_optimize(store_t *st)
      * PASSIVE copies what it can without waiting for the server's readers; with
      * journal_size_limit the WAL file shrinks once a later writer can restart it.
      */
-    if (exec(st, "PRAGMA optimize", "PRAGMA optimize") != 0)
-        return -1;
-    if (sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL) != SQLITE_OK)
-        return store__fail(st, "checkpoint");
+    if (exec_retry(st, "PRAGMA optimize", "PRAGMA optimize") != 0) {
+        if (!failed_busy(st))
+            return -1;
+        /* another ingest kept writing all along: it optimizes after its own load */
+        log_msg(LOG_LEVEL_DEBUG, "store",
+                "%s: skipped optimizing after the load: another process is writing", st->path);
+    }
+    /*
+     * A PASSIVE checkpoint does not wait: BUSY means another connection is checkpointing
+     * right now, which is the work this one would have done.
+     */
+    if (sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL) !=
+        SQLITE_OK) {
+        if (!failed_busy(st))
+            return store__fail(st, "checkpoint");
+        log_msg(LOG_LEVEL_DEBUG, "store",
+                "%s: skipped the checkpoint after the load: another process is checkpointing",
+                st->path);
+    }
     return 0;
 }
 

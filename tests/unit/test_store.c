@@ -153,6 +153,40 @@ static void test_schema_version(void **state)
     store_close(ro);
 }
 
+/*
+ * /health shows this message: a database whose version changed under a running server says
+ * the version it has and the one this build needs (it said nothing after the colon).
+ */
+static void test_healthy_says_version(void **state)
+{
+    fixture_t *f = *state;
+    char err[STORE_ERR_LEN], expect[STORE_ERR_LEN];
+    store_t *ro = NULL;
+    sqlite3 *other;
+
+    assert_int_equal(store_open(&ro, f->path, STORE_READ_ONLY, err, sizeof(err)), 0);
+    assert_int_equal(sqlite3_open(f->path, &other), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(other, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
+    snprintf(expect, sizeof(expect), "%s: schema version 99, this build needs %d", f->path,
+             store_schema_version());
+    assert_int_equal(store_healthy(ro), 0);
+    assert_string_equal(store_errmsg(ro), expect);
+    assert_int_equal(store_healthy(f->st), 0);
+    assert_string_equal(store_errmsg(f->st), expect);
+
+    /* an older version too, and healthy again once it is back */
+    assert_int_equal(sqlite3_exec(other, "PRAGMA user_version = 1", NULL, NULL, NULL), SQLITE_OK);
+    snprintf(expect, sizeof(expect), "%s: schema version 1, this build needs %d", f->path,
+             store_schema_version());
+    assert_int_equal(store_healthy(ro), 0);
+    assert_string_equal(store_errmsg(ro), expect);
+    snprintf(expect, sizeof(expect), "PRAGMA user_version = %d", store_schema_version());
+    assert_int_equal(sqlite3_exec(other, expect, NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(store_healthy(ro), 1);
+    sqlite3_close(other);
+    store_close(ro);
+}
+
 static void test_readonly_missing(void **state)
 {
     fixture_t *f = *state;
@@ -939,6 +973,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_schema_version, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_healthy_says_version, setup, teardown),
         cmocka_unit_test_setup_teardown(test_readonly_missing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_foreign_and_old_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_query_plans, setup, teardown),
