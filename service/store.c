@@ -44,6 +44,7 @@ int store__failf(store_t *st, const char *fmt, ...)
     size_t n;
     va_list ap;
 
+    st->err_code = 0;
     /* the path first, so that a long reason is what gets cut */
     n = (size_t)snprintf(st->err, sizeof(st->err), "%s: ", st->path);
     if (n >= sizeof(st->err))
@@ -57,10 +58,13 @@ int store__failf(store_t *st, const char *fmt, ...)
 int store__fail(store_t *st, const char *what)
 {
     const char *reason = st->db != NULL ? sqlite3_errmsg(st->db) : "out of memory";
+    int code = st->db != NULL ? sqlite3_errcode(st->db) : SQLITE_NOMEM;
 
-    if (st->db != NULL && sqlite3_errcode(st->db) == SQLITE_INTERRUPT && st->interrupted)
+    if (code == SQLITE_INTERRUPT && st->interrupted)
         reason = "query deadline passed";
-    return store__failf(st, "%s: %s", what, reason);
+    store__failf(st, "%s: %s", what, reason);
+    st->err_code = code;
+    return -1;
 }
 
 const char *store_errmsg(store_t *st)
@@ -280,26 +284,44 @@ static int configure(store_t *st)
                       "setting pragmas");
 }
 
+/* SQLite's reasons behind which the path hides the cause: a folder, a mount, a permission. */
+static int path_may_explain(store_t *st)
+{
+    int code = st->err_code & 0xff;
+
+    return code == SQLITE_CANTOPEN || code == SQLITE_IOERR || code == SQLITE_READONLY ||
+           code == SQLITE_PERM;
+}
+
 static int open_db(store_t *st)
 {
-    int flags = SQLITE_OPEN_NOMUTEX;
+    int flags = SQLITE_OPEN_NOMUTEX, rc;
     struct stat sb;
 
     if (st->mode == STORE_READ_ONLY) {
         /* SQLite's own message for a missing file is "unable to open database file" */
-        if (stat(st->path, &sb) != 0)
-            return store__failf(st, "cannot open the database read-only: %s", strerror(errno));
+        if (stat(st->path, &sb) != 0) {
+            int e = errno;
+            if (store__explain_open(st))
+                return -1;
+            return store__failf(st, "cannot open the database read-only: %s", strerror(e));
+        }
         flags |= SQLITE_OPEN_READONLY;
     } else {
         if (make_parent_dirs(st) != 0)
             return -1;
         flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
     }
+    /* the open itself is lazy: most of these causes show at the first read */
     if (sqlite3_open_v2(st->path, &st->db, flags, NULL) != SQLITE_OK)
-        return store__fail(st, "cannot open the database");
-    if (configure(st) != 0)
-        return -1;
-    return st->mode == STORE_READ_ONLY ? check_schema(st) : apply_schema(st);
+        rc = store__fail(st, "cannot open the database");
+    else if (configure(st) != 0)
+        rc = -1;
+    else
+        rc = st->mode == STORE_READ_ONLY ? check_schema(st) : apply_schema(st);
+    if (rc != 0 && path_may_explain(st))
+        store__explain_open(st);
+    return rc;
 }
 
 int store_open(store_t **out, const char *path, store_mode_t mode, char *err, size_t errlen)

@@ -50,6 +50,7 @@ struct store {
     char *rawbuf; /* the current row's raw line made valid UTF-8 */
     size_t rawcap;
     char err[STORE_ERR_LEN];
+    int err_code; /* SQLite's result code behind err, 0 when the message is this layer's own */
 };
 
 /** The SQL text of a statement (for EXPLAIN QUERY PLAN in tests, and for preparing). */
@@ -63,6 +64,13 @@ int store__fail(store_t *st, const char *what);
 
 /** Sets the message to "<path>: <formatted text>" and returns -1. */
 int store__failf(store_t *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/**
+ * After an open failed: looks at the path for the cause SQLite does not name (a folder, a
+ * missing folder, a read-only file system, a permission) and sets the message to it.
+ * Returns 1 when it found one, 0 when the message is left as it was (store_diag.c).
+ */
+int store__explain_open(store_t *st);
 
 /** Steps a statement that returns one id (RETURNING id) to completion; 0 or -1. */
 int store__step_id(store_t *st, sqlite3_stmt *s, const char *what, int64_t *id);

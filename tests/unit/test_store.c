@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 #include "../../service/store_priv.h"
@@ -190,19 +192,133 @@ static void test_healthy_says_version(void **state)
 static void test_readonly_missing(void **state)
 {
     fixture_t *f = *state;
-    char path[160], err[STORE_ERR_LEN], expect[STORE_ERR_LEN];
+    char path[160], err[STORE_ERR_LEN], expect[512];
     store_t *st = (store_t *)1;
 
     snprintf(path, sizeof(path), "%s/missing/x.db", f->dir);
     assert_int_equal(store_open(&st, path, STORE_READ_ONLY, err, sizeof(err)), -1);
     assert_null(st);
-    snprintf(expect, sizeof(expect),
-             "%s: cannot open the database read-only: No such file or directory", path);
+    snprintf(expect, sizeof(expect), "%s: the folder %s/missing does not exist", path, f->dir);
     assert_string_equal(err, expect);
     /* and nothing was created on the way */
     assert_int_equal(access(path, F_OK), -1);
     snprintf(path, sizeof(path), "%s/missing", f->dir);
     assert_int_equal(access(path, F_OK), -1);
+
+    /* the folder is there, the file is not */
+    snprintf(path, sizeof(path), "%s/y.db", f->dir);
+    assert_int_equal(store_open(&st, path, STORE_READ_ONLY, err, sizeof(err)), -1);
+    snprintf(expect, sizeof(expect),
+             "%s: the database does not exist (wsa-relay ingest creates it)", path);
+    assert_string_equal(err, expect);
+}
+
+/* A folder given as the database: SQLite said "disk I/O error" or "unable to open ...". */
+static void test_folder_as_database(void **state)
+{
+    fixture_t *f = *state;
+    char err[STORE_ERR_LEN], expect[512];
+    store_t *st = (store_t *)1;
+
+    snprintf(expect, sizeof(expect),
+             "%s: this is a folder; the database path must name a file in it", f->dir);
+    assert_int_equal(store_open(&st, f->dir, STORE_READ_ONLY, err, sizeof(err)), -1);
+    assert_null(st);
+    assert_string_equal(err, expect);
+    assert_int_equal(store_open(&st, f->dir, STORE_READ_WRITE, err, sizeof(err)), -1);
+    assert_null(st);
+    assert_string_equal(err, expect);
+}
+
+/*
+ * store_open as another user: as root (file modes do not stop root) a child process takes
+ * the uid and gid of nobody (65534) for it; the error text comes back through a pipe.
+ */
+static int open_as_other_user(const char *path, store_mode_t mode, char *err, size_t errlen)
+{
+    int fds[2], status = 0;
+    ssize_t n;
+    pid_t pid;
+
+    if (geteuid() != 0) {
+        store_t *st = NULL;
+        int rc = store_open(&st, path, mode, err, errlen);
+        store_close(st);
+        return rc;
+    }
+    assert_int_equal(pipe(fds), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char text[STORE_ERR_LEN] = "";
+        store_t *st = NULL;
+        int rc;
+
+        close(fds[0]);
+        if (setgid(65534) != 0 || setuid(65534) != 0)
+            _exit(3);
+        rc = store_open(&st, path, mode, text, sizeof(text));
+        store_close(st);
+        if (write(fds[1], text, strlen(text)) < 0)
+            _exit(4);
+        _exit(rc == 0 ? 0 : 1);
+    }
+    close(fds[1]);
+    n = read(fds[0], err, errlen - 1);
+    err[n > 0 ? n : 0] = '\0';
+    close(fds[0]);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) <= 1);
+    return WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+/* Permissions, said as such rather than as "unable to open database file". */
+static void test_permission_messages(void **state)
+{
+    fixture_t *f = *state;
+    char dir[160], path[192], err[STORE_ERR_LEN], expect[512];
+    store_t *st = NULL;
+
+    /* a folder others may enter but not write, holding a closed database (no -wal, -shm) */
+    snprintf(dir, sizeof(dir), "%s/shared", f->dir);
+    snprintf(path, sizeof(path), "%s/r.db", dir);
+    assert_int_equal(store_open(&st, path, STORE_READ_WRITE, err, sizeof(err)), 0);
+    store_close(st);
+    assert_int_equal(access(path, F_OK), 0);
+    assert_int_equal(chmod(f->dir, 0755), 0);
+    assert_int_equal(chmod(dir, 0755), 0);
+
+    /* read-only: the file is readable, but the -shm file cannot be made next to it */
+    assert_int_equal(chmod(path, 0644), 0);
+    assert_int_equal(open_as_other_user(path, STORE_READ_ONLY, err, sizeof(err)), -1);
+    snprintf(expect, sizeof(expect),
+             "%s: this user may not create files in the folder %s (Permission denied); even to "
+             "be read, the tracking database needs a writable folder for its -wal and -shm files",
+             path, dir);
+    assert_string_equal(err, expect);
+
+    /* read-write: the file itself is not writable */
+    assert_int_equal(open_as_other_user(path, STORE_READ_WRITE, err, sizeof(err)), -1);
+    snprintf(expect, sizeof(expect),
+             "%s: this user may not write the database file (Permission denied)", path);
+    assert_string_equal(err, expect);
+
+    /* not readable at all */
+    assert_int_equal(chmod(path, 0600), 0);
+    assert_int_equal(open_as_other_user(path, STORE_READ_ONLY, err, sizeof(err)), -1);
+    snprintf(expect, sizeof(expect),
+             "%s: this user may not read the database file (Permission denied)", path);
+    assert_string_equal(err, expect);
+
+    /* a folder on the way that this user may not enter */
+    assert_int_equal(chmod(dir, 0700), 0);
+    assert_int_equal(open_as_other_user(path, STORE_READ_ONLY, err, sizeof(err)), -1);
+    snprintf(expect, sizeof(expect),
+             "%s: this user may not look into a folder on the way to the database (Permission "
+             "denied)",
+             path);
+    assert_string_equal(err, expect);
+    assert_int_equal(chmod(dir, 0755), 0);
 }
 
 static void test_foreign_and_old_files(void **state)
@@ -975,6 +1091,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_schema_version, setup, teardown),
         cmocka_unit_test_setup_teardown(test_healthy_says_version, setup, teardown),
         cmocka_unit_test_setup_teardown(test_readonly_missing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_folder_as_database, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_permission_messages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_foreign_and_old_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_query_plans, setup, teardown),
         cmocka_unit_test_setup_teardown(test_order_limit_more, setup, teardown),
