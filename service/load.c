@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -50,6 +51,8 @@ typedef struct load_run {
     load_counts_t batch; /* counts of the open batch, added to the caller's at commit */
     appliance_slot_t cache[APPLIANCE_CACHE];
     int ncache, next_slot;
+    char *host; /* a syslog host with its control characters replaced (printable_host) */
+    size_t hostcap;
     char *err;
     size_t errlen;
 } load_run_t;
@@ -66,15 +69,51 @@ static int fail_store(load_run_t *r)
     return fail(r, "database", store_errmsg(r->st));
 }
 
+/*
+ * A syslog host is whatever the line says, and the appliance name reaches every sighting
+ * and the logs: a control character in it (a terminal escape, a stray byte) must not. Each
+ * one (bytes below 0x20, and 0x7f) becomes '_' rather than the host being dropped for
+ * "default": the rows still name the appliance apart from the others, recognisably.
+ * NULL when out of memory.
+ */
+static const char *printable_host(load_run_t *r, const char *host)
+{
+    size_t len = strlen(host), i;
+
+    for (i = 0; i < len; i++) {
+        if ((unsigned char)host[i] < 0x20 || host[i] == 0x7f)
+            break;
+    }
+    if (i == len)
+        return host;
+    if (len + 1 > r->hostcap) {
+        char *grown = realloc(r->host, len + 1);
+        if (grown == NULL)
+            return NULL;
+        r->host = grown;
+        r->hostcap = len + 1;
+    }
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)host[i];
+        r->host[i] = c < 0x20 || c == 0x7f ? '_' : host[i];
+    }
+    r->host[len] = '\0';
+    return r->host;
+}
+
 /* The appliance of a line: forced by the caller, else its syslog host, else "default". */
 static int appliance_of(load_run_t *r, const ingest_rec_t *rec, int64_t *id)
 {
     const char *name = r->opts->appliance;
     appliance_slot_t *slot;
 
-    if (name == NULL || name[0] == '\0')
-        name =
-            rec->syslog_host != NULL && rec->syslog_host[0] != '\0' ? rec->syslog_host : "default";
+    if (name == NULL || name[0] == '\0') {
+        name = rec->syslog_host != NULL && rec->syslog_host[0] != '\0'
+                   ? printable_host(r, rec->syslog_host)
+                   : "default";
+        if (name == NULL)
+            return fail(r, "out of memory", NULL);
+    }
     for (int i = 0; i < r->ncache; i++) {
         if (strcmp(r->cache[i].name, name) == 0) {
             *id = r->cache[i].id;
@@ -389,6 +428,7 @@ out:
     if (r.parser != NULL)
         ingest_parser_free(r.parser);
     load_reader__free(&r.reader);
+    free(r.host);
     if (r.fd >= 0 && !r.is_stdin)
         close(r.fd);
     return rc;

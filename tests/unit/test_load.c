@@ -444,6 +444,30 @@ static void test_appliances(void **state)
                      1);
 }
 
+/*
+ * A syslog host with a terminal escape and a DEL in it names its appliance with each control
+ * character replaced by '_' (it reaches every sighting and the logs otherwise).
+ */
+static void test_appliance_control_characters(void **state)
+{
+    fixture_t *f = *state;
+    const char *at = strstr(syslog_line, "wsa02");
+    static const char host[] = "evil\x1b[31mred\x7f";
+    char path[160];
+
+    assert_non_null(at);
+    path_in(f, "escape.log", path, sizeof(path));
+    write_file(path, "wb", syslog_line, (size_t)(at - syslog_line));
+    write_file(path, "ab", host, strlen(host));
+    write_file(path, "ab", at + 5, strlen(at + 5));
+    write_file(path, "ab", "\n", 1);
+    assert_counts(load(f, path, NULL), 1, 1, 0, 0, 0);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM appliances"), 1);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM transactions t JOIN appliances a ON "
+                               "a.id = t.appliance_id WHERE a.name = 'evil_[31mred_'"),
+                     1);
+}
+
 static void test_forced_appliance(void **state)
 {
     fixture_t *f = *state;
@@ -782,6 +806,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stdin_pipe, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejects, setup, teardown),
         cmocka_unit_test_setup_teardown(test_appliances, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_appliance_control_characters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forced_appliance, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failure_mid_load, setup, teardown),
         cmocka_unit_test_setup_teardown(test_input_errors, setup, teardown),
