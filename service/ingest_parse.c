@@ -228,6 +228,12 @@ static int is_epoch(const char *s, size_t n, size_t i)
     return j == n || ingest_is_space(s[j]);
 }
 
+/*
+ * The last millisecond of the year 9999 (10000-01-01 is 253402300800 s after the epoch):
+ * CTIM times are ISO 8601 with a four-digit year, so a later time cannot be answered.
+ */
+#define LATEST_TIME_MS 253402300799999LL
+
 static int parse_time(const char *s, size_t n, int64_t *ms)
 {
     int64_t sec = 0, frac = 0;
@@ -387,6 +393,8 @@ static int check_head(const char *s, ingest_tok_t t, int k, ingest_rec_t *rec, c
     case 0:
         if (parse_time(v, len, &rec->time_ms) < 0)
             why = "time out of range";
+        else if (rec->time_ms > LATEST_TIME_MS)
+            why = "time after the year 9999";
         break;
     case 1:
         if (parse_int64(v, len, &rec->elapsed_ms) < 0)
@@ -431,6 +439,14 @@ static ingest_line_kind_t parse_record(const char *s, size_t n, size_t pos, inge
             return reject(reason, reasonlen, "line ends before the %s field", head_names[k]);
         if (k < 5 && check_head(s, t[k], k, rec, ip, reason, reasonlen) < 0)
             return INGEST_LINE_REJECT;
+    }
+    /*
+     * A transaction cannot have started before the epoch: such an elapsed time is garbled.
+     * The end time is certain and kept; the duration is not, so it is 0 (start = end).
+     */
+    if (rec->elapsed_ms > rec->time_ms) {
+        rec->elapsed_ms = 0;
+        rec->warnings |= INGEST_WARN_VALUE;
     }
     rec->client_ip = ingest_arena_dup(a, ip, strlen(ip));
     v = memchr(s + t[3].start, '/', t[3].end - t[3].start);

@@ -466,6 +466,59 @@ static void test_v4_mapped_client(void **state)
     ingest_parser_free(p);
 }
 
+/* Sentinel line 24 (no parse warning) with its time and elapsed fields replaced. */
+static ingest_line_kind_t parse_timed(ingest_parser_t *p, const char *time, const char *elapsed,
+                                      ingest_rec_t *rec, char *reason, size_t reasonlen)
+{
+    char line[1024];
+
+    snprintf(line, sizeof(line),
+             "%s %s 10.147.88.13 TCP_MISS/200 0 TCP_CONNECT 10.10.10.1:443 - DIRECT/url - "
+             "PASSTHRU_WBRS_7-DefaultGroup-LCAB.AuthExemptSource.ID-NONE-NONE-NONE-DefaultGroup-"
+             "NONE <\"IW_comp\",9.0,1,\"-\",-,-,-,-,\"-\",-,-,-,\"-\",-,-,\"-\",\"-\",-,-,"
+             "\"IW_comp\",-,\"-\",\"Computers and Internet\",\"-\",\"Unknown\",\"Unknown\","
+             "\"-\",\"-\",0.00,0,-,\"-\",\"-\",-,\"-\",-,-,\"-\",\"-\",-,-,\"-\",-,-> -",
+             time, elapsed);
+    return ingest_parse_line(p, line, strlen(line), rec, reason, reasonlen);
+}
+
+/*
+ * Times after the year 9999 have no four-digit ISO 8601 year (CTIM), so such lines are
+ * rejected; an elapsed time longer than the time since the epoch is garbled: a warning, and
+ * no duration rather than a start before 1970.
+ */
+static void test_time_limits(void **state)
+{
+    ingest_parser_t *p = ingest_parser_new();
+    ingest_rec_t rec;
+    char reason[128];
+
+    (void)state;
+    /* 9999-12-31T23:59:59.999Z is 253402300799.999 s after the epoch */
+    assert_int_equal(parse_timed(p, "253402300799.999", "90", &rec, reason, sizeof(reason)),
+                     INGEST_LINE_ACCESS);
+    assert_true(rec.time_ms == 253402300799999LL);
+    assert_int_equal(rec.warnings, 0);
+    assert_int_equal(parse_timed(p, "253402300800.000", "90", &rec, reason, sizeof(reason)),
+                     INGEST_LINE_REJECT);
+    assert_string_equal(reason, "time after the year 9999 \"253402300800.000\"");
+    assert_int_equal(parse_timed(p, "999999999999.999", "90", &rec, reason, sizeof(reason)),
+                     INGEST_LINE_REJECT);
+    assert_string_equal(reason, "time after the year 9999 \"999999999999.999\"");
+
+    /* 1000 s after the epoch: an elapsed time of up to 1000000 ms fits */
+    assert_int_equal(parse_timed(p, "1000.000", "1000000", &rec, reason, sizeof(reason)),
+                     INGEST_LINE_ACCESS);
+    assert_true(rec.elapsed_ms == 1000000);
+    assert_int_equal(rec.warnings, 0);
+    assert_int_equal(parse_timed(p, "1000.000", "1000001", &rec, reason, sizeof(reason)),
+                     INGEST_LINE_ACCESS);
+    assert_true(rec.time_ms == 1000000);
+    assert_true(rec.elapsed_ms == 0);
+    assert_int_equal(rec.warnings, INGEST_WARN_VALUE);
+    ingest_parser_free(p);
+}
+
 static void test_invalid_utf8(void **state)
 {
     static const char line[] =
@@ -638,7 +691,7 @@ int main(void)
         cmocka_unit_test(test_crlf_and_reuse), cmocka_unit_test(test_v4_mapped_client),
         cmocka_unit_test(test_invalid_utf8),   cmocka_unit_test(test_truncated_and_mangled),
         cmocka_unit_test(test_url_normalise),  cmocka_unit_test(test_reg_domain),
-        cmocka_unit_test(test_action_names),
+        cmocka_unit_test(test_action_names),   cmocka_unit_test(test_time_limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
