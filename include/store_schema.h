@@ -10,4 +10,7 @@ extern const char store_schema_sql[];
 /** Version 1 to 2: sources recognised by their head bytes and a fingerprint at the offset. */
 extern const char store_migration_v2_sql[];
 
+/** Version 2 to 3: host_rev, each host with its labels reversed, so subdomains are a range. */
+extern const char store_migration_v3_sql[];
+
 #endif

@@ -20,6 +20,7 @@
 static const char *const store_migrations[] = {
     store_schema_sql,
     store_migration_v2_sql,
+    store_migration_v3_sql,
 };
 #define STORE_SCHEMA_VERSION ((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
 

@@ -29,6 +29,7 @@ typedef enum {
     STORE_Q_SIGHT_DEST_IP,
     STORE_Q_SIGHT_HOST,
     STORE_Q_SIGHT_DOMAIN,
+    STORE_Q_SUBHOST_BELOW,
     STORE_Q_SIGHT_URL,
     STORE_Q_SIGHT_SHA256,
     STORE_Q_SIGHT_USER,
@@ -52,6 +53,20 @@ struct store {
     char err[STORE_ERR_LEN];
     int err_code; /* SQLite's result code behind err, 0 when the message is this layer's own */
 };
+
+/*
+ * A name deeper than its registered domain (s3.example.com under example.com) is looked up
+ * as its own host plus each distinct host under it, every one an ordered stream of its own;
+ * past this many hosts under the name, the registered domain's rows are walked instead.
+ */
+#define STORE_SUBHOSTS_MAX 256
+
+/**
+ * Writes the `n` bytes of `host` with its labels in reverse order ("b.s3.example.com" gives
+ * "com.example.s3.b"; each label unchanged) and a NUL to `out` (n + 1 bytes). Reversing
+ * twice gives the host back. Stored as host_rev, it turns "ends in .name" into a prefix.
+ */
+void store__host_rev(const char *host, size_t n, char *out);
 
 /** The SQL text of a statement (for EXPLAIN QUERY PLAN in tests, and for preparing). */
 const char *store__sql(store_q_t q);

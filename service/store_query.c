@@ -143,33 +143,40 @@ static int stream_next(store_t *st, stream_t *x)
     return 0;
 }
 
-/* The stream whose row comes first (newest, then highest id); NULL when both are done. */
-static stream_t *stream_pick(stream_t *a, stream_t *b)
+/* The stream whose row comes first (newest, then highest id); NULL when all are done. */
+static stream_t *stream_pick(stream_t *xs, size_t nx)
 {
-    if (!a->has)
-        return b->has ? b : NULL;
-    if (!b->has)
-        return a;
-    if (a->time_ms != b->time_ms)
-        return a->time_ms > b->time_ms ? a : b;
-    return a->id >= b->id ? a : b;
+    stream_t *best = NULL;
+
+    for (size_t i = 0; i < nx; i++) {
+        stream_t *x = &xs[i];
+        if (!x->has)
+            continue;
+        if (best == NULL || x->time_ms > best->time_ms ||
+            (x->time_ms == best->time_ms && x->id > best->id))
+            best = x;
+    }
+    return best;
 }
 
 /*
- * Merges up to two statements ordered by (time_ms DESC, id DESC), skipping a row both give
- * (an address that is client and destination of one transaction), so an ip needs no
- * temporary sort of an OR.
+ * Merges statements ordered by (time_ms DESC, id DESC), so that an observable with several
+ * index paths (an ip as client or destination, a name and each host under it) needs no
+ * temporary sort of an OR. A row that several give (an address that is client and
+ * destination of one transaction) stands at the head of each of them at once, and is
+ * passed on once.
  */
-static int walk(store_t *st, stream_t *a, stream_t *b, int limit, store_row_cb cb, void *ctx,
+static int walk(store_t *st, stream_t *xs, size_t nx, int limit, store_row_cb cb, void *ctx,
                 int *more)
 {
     store_row_t row;
     int n = 0;
 
-    if (stream_next(st, a) != 0 || stream_next(st, b) != 0)
-        return -1;
+    for (size_t i = 0; i < nx; i++)
+        if (stream_next(st, &xs[i]) != 0)
+            return -1;
     for (;;) {
-        stream_t *x = stream_pick(a, b);
+        stream_t *x = stream_pick(xs, nx);
         int64_t id;
         if (x == NULL)
             break;
@@ -185,9 +192,9 @@ static int walk(store_t *st, stream_t *a, stream_t *b, int limit, store_row_cb c
         id = x->id;
         if (stream_next(st, x) != 0)
             return -1;
-        stream_t *y = x == a ? b : a;
-        if (y->has && y->id == id && stream_next(st, y) != 0)
-            return -1;
+        for (size_t i = 0; i < nx; i++)
+            if (xs[i].has && xs[i].id == id && stream_next(st, &xs[i]) != 0)
+                return -1;
     }
     return n;
 }
@@ -242,29 +249,158 @@ static int sight_queries(const obs_t *o, store_q_t *first, store_q_t *second)
     }
 }
 
-int store_sightings(store_t *st, const obs_t *o, int limit, store_row_cb cb, void *ctx, int *more)
+/* A domain or hostname deeper than its registered domain (not the registered domain itself). */
+static int below_reg_domain(const obs_t *o)
 {
-    stream_t a = {0}, b = {0};
-    store_q_t q1, q2;
+    return (o->type == OBS_DOMAIN || o->type == OBS_HOSTNAME) && o->key_reg_domain != NULL &&
+           strcmp(o->key, o->key_reg_domain) != 0;
+}
+
+/*
+ * The distinct hosts strictly under `key` (ending in ".key"), found one index seek each
+ * through tx_host_rev, at most max + 1 of them (one more than max says there are too many).
+ * Each is a host name, allocated; 0, or -1 (message set).
+ */
+static int list_subhosts(store_t *st, const char *key, char **hosts, size_t max, size_t *nhosts)
+{
+    size_t klen = strlen(key), below_len = klen + 1;
+    char *lo = malloc(klen + 2), *hi = malloc(klen + 2), *below = hi;
+    sqlite3_stmt *s = NULL;
+    int rc = -1;
+
+    *nhosts = 0;
+    if (lo == NULL || hi == NULL) {
+        store__failf(st, "out of memory for a name of %zu bytes", klen);
+        goto out;
+    }
+    /* "a.b" gives ["b.a.", "b.a/"): every reversed host that begins with "b.a." */
+    store__host_rev(key, klen, lo);
+    memcpy(hi, lo, klen);
+    lo[klen] = '.';
+    hi[klen] = '/';
+    while (*nhosts <= max) {
+        const char *rev;
+        char *next = NULL, *host = NULL;
+        size_t n;
+        int step;
+        if ((s = store__stmt(st, STORE_Q_SUBHOST_BELOW)) == NULL)
+            goto out;
+        sqlite3_bind_text64(s, 1, lo, klen + 1, SQLITE_STATIC, SQLITE_UTF8);
+        sqlite3_bind_text64(s, 2, below, below_len, SQLITE_STATIC, SQLITE_UTF8);
+        step = sqlite3_step(s);
+        if (step == SQLITE_DONE)
+            break;
+        if (step != SQLITE_ROW) {
+            store__fail(st, "listing the hosts under a name");
+            goto out;
+        }
+        rev = col_text(s, 0);
+        n = (size_t)sqlite3_column_bytes(s, 0);
+        if (rev == NULL || (next = malloc(n + 1)) == NULL || (host = malloc(n + 1)) == NULL) {
+            free(next);
+            store__failf(st, "out of memory for a host of %zu bytes", n);
+            goto out;
+        }
+        memcpy(next, rev, n + 1);
+        store__host_rev(next, n, host);
+        hosts[(*nhosts)++] = host;
+        /* the next host is the greatest below this one */
+        sqlite3_reset(s);
+        if (below != hi)
+            free(below);
+        below = next;
+        below_len = n;
+    }
+    rc = 0;
+out:
+    if (s != NULL)
+        sqlite3_reset(s);
+    if (below != hi)
+        free(below);
+    free(lo);
+    free(hi);
+    return rc;
+}
+
+/*
+ * A name deeper than its registered domain: the host itself through tx_host, and each host
+ * under it through tx_host too, merged newest first. A name with more than
+ * STORE_SUBHOSTS_MAX hosts under it (s3.amazonaws.com) walks its registered domain's rows
+ * instead: as many ordered statements would cost more to start than they save, and such a
+ * name's rows are a large share of its registered domain's, so the walk meets its limit
+ * early.
+ *
+ * The hosts are listed before their statements start, in the read snapshot of the listing:
+ * a host whose first row is committed after it is missed by this answer, its later rows
+ * being no older than the snapshot the rest of the answer may already include.
+ */
+static int sight_below(store_t *st, const obs_t *o, int limit, store_row_cb cb, void *ctx,
+                       int *more)
+{
+    char *hosts[STORE_SUBHOSTS_MAX + 1];
+    stream_t xs[STORE_SUBHOSTS_MAX + 1];
+    size_t nhosts = 0, nx = 0;
     int n = -1;
 
+    memset(xs, 0, sizeof(xs));
+    if (list_subhosts(st, o->key, hosts, STORE_SUBHOSTS_MAX, &nhosts) != 0)
+        goto out;
+    if (nhosts > STORE_SUBHOSTS_MAX) {
+        if ((xs[0].s = sight_stmt(st, STORE_Q_SIGHT_DOMAIN, o, limit)) == NULL)
+            goto out;
+        n = walk(st, xs, 1, limit, cb, ctx, more);
+        goto out;
+    }
+    if ((xs[nx++].s = sight_stmt(st, STORE_Q_SIGHT_HOST, o, limit)) == NULL)
+        goto out;
+    /* the cached statement serves the name itself; each host under it gets its own */
+    for (size_t i = 0; i < nhosts; i++, nx++) {
+        if (sqlite3_prepare_v3(st->db, store__sql(STORE_Q_SIGHT_HOST), -1, 0, &xs[nx].s, NULL) !=
+            SQLITE_OK) {
+            store__fail(st, "preparing a statement");
+            goto out;
+        }
+        sqlite3_bind_text(xs[nx].s, 1, hosts[i], -1, SQLITE_STATIC);
+        sqlite3_bind_int64(xs[nx].s, SIGHT_LIMIT_PARAM, (sqlite3_int64)limit + 1);
+    }
+    n = walk(st, xs, nx, limit, cb, ctx, more);
+out:
+    /* reset now: an open statement would hold a read snapshot and stall checkpoints */
+    if (xs[0].s != NULL)
+        sqlite3_reset(xs[0].s);
+    for (size_t i = 1; i < nx; i++)
+        sqlite3_finalize(xs[i].s);
+    for (size_t i = 0; i < nhosts; i++)
+        free(hosts[i]);
+    return n;
+}
+
+int store_sightings(store_t *st, const obs_t *o, int limit, store_row_cb cb, void *ctx, int *more)
+{
+    stream_t xs[2];
+    store_q_t q1, q2;
+    size_t nx = 0;
+    int n = -1;
+
+    memset(xs, 0, sizeof(xs));
     *more = 0;
     st->interrupted = 0;
     if (limit < 0)
         limit = 0;
     if (o->key == NULL || !sight_queries(o, &q1, &q2))
         return 0;
-    if ((a.s = sight_stmt(st, q1, o, limit)) == NULL)
+    if (below_reg_domain(o))
+        return sight_below(st, o, limit, cb, ctx, more);
+    if ((xs[nx++].s = sight_stmt(st, q1, o, limit)) == NULL)
         goto out;
-    if (q2 != STORE_Q_COUNT && (b.s = sight_stmt(st, q2, o, limit)) == NULL)
+    if (q2 != STORE_Q_COUNT && (xs[nx++].s = sight_stmt(st, q2, o, limit)) == NULL)
         goto out;
-    n = walk(st, &a, &b, limit, cb, ctx, more);
+    n = walk(st, xs, nx, limit, cb, ctx, more);
 out:
     /* reset now: an open statement would hold a read snapshot and stall checkpoints */
-    if (a.s != NULL)
-        sqlite3_reset(a.s);
-    if (b.s != NULL)
-        sqlite3_reset(b.s);
+    for (size_t i = 0; i < nx; i++)
+        if (xs[i].s != NULL)
+            sqlite3_reset(xs[i].s);
     return n;
 }
 

@@ -69,10 +69,10 @@ static const char *const store_sql_text[STORE_Q_COUNT] = {
         " tap_policy, category, category_full, wbrs, wbrs_raw, threat_type, avc_app, avc_type,"
         " avc_behavior, resp_verdict_name, amp_verdict, amp_threat_name, amp_score,"
         " amp_file_name, sha256, user_agent, custom_pre, custom_post, malware, warnings,"
-        " format, appliance_id, source_id, offset, raw) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
-        " ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24,"
-        " ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40,"
-        " ?41, ?42, ?43, ?44, ?45, ?46, ?47, ?48, ?49, ?50, ?51)"
+        " format, appliance_id, source_id, offset, raw, host_rev) VALUES (?1, ?2, ?3, ?4, ?5,"
+        " ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22,"
+        " ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38,"
+        " ?39, ?40, ?41, ?42, ?43, ?44, ?45, ?46, ?47, ?48, ?49, ?50, ?51, ?52)"
         " ON CONFLICT (source_id, offset) DO NOTHING",
     [STORE_Q_ADD_REJECT] = "INSERT INTO rejects (source_id, offset, raw, reason, added_ms)"
                            " VALUES (?1, ?2, ?3, ?4, ?5)"
@@ -80,10 +80,22 @@ static const char *const store_sql_text[STORE_Q_COUNT] = {
     [STORE_Q_SIGHT_CLIENT_IP] = SIGHT_SELECT "WHERE t.client_ip = ?1" SIGHT_ORDER,
     [STORE_Q_SIGHT_DEST_IP] = SIGHT_SELECT "WHERE t.dest_ip = ?1" SIGHT_ORDER,
     [STORE_Q_SIGHT_HOST] = SIGHT_SELECT "WHERE t.host = ?1" SIGHT_ORDER,
-    /* the host itself or a subdomain: a suffix compared as a string, never a pattern */
+    /*
+     * The host itself or a subdomain: a suffix compared as a string, never a pattern. Every
+     * row of the registered domain is read when the name is deeper than it (that case
+     * goes through STORE_Q_SUBHOST_BELOW and tx_host unless the name has too many hosts).
+     */
     [STORE_Q_SIGHT_DOMAIN] =
         SIGHT_SELECT "WHERE t.reg_domain = ?2 AND (t.host = ?1"
                      " OR substr(t.host, -length(?1) - 1) = '.' || ?1)" SIGHT_ORDER,
+    /*
+     * The greatest host_rev in [?1, ?2): with ?1 "<reversed name>." and ?2 "<reversed
+     * name>/", a host under the name; then again below the one found, one index seek per
+     * distinct host however many rows each has.
+     */
+    [STORE_Q_SUBHOST_BELOW] = "SELECT host_rev FROM transactions"
+                              " WHERE host_rev >= ?1 AND host_rev < ?2"
+                              " ORDER BY host_rev DESC LIMIT 1",
     [STORE_Q_SIGHT_URL] = SIGHT_SELECT "WHERE t.url = ?1" SIGHT_ORDER,
     [STORE_Q_SIGHT_SHA256] = SIGHT_SELECT "WHERE t.sha256 = ?1" SIGHT_ORDER,
     [STORE_Q_SIGHT_USER] = SIGHT_SELECT "WHERE t.user_name = ?1 COLLATE NOCASE"

@@ -133,11 +133,11 @@ static void test_schema_version(void **state)
     sqlite3_stmt *s;
     store_t *ro = NULL;
 
-    assert_int_equal(store_schema_version(), 2);
+    assert_int_equal(store_schema_version(), 3);
     assert_int_equal(store_healthy(f->st), 1);
     assert_int_equal(sqlite3_prepare_v2(f->st->db, "PRAGMA user_version", -1, &s, NULL), 0);
     assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(s, 0), 2);
+    assert_int_equal(sqlite3_column_int(s, 0), 3);
     sqlite3_finalize(s);
     assert_int_equal(sqlite3_prepare_v2(f->st->db, "PRAGMA journal_mode", -1, &s, NULL), 0);
     assert_int_equal(sqlite3_step(s), SQLITE_ROW);
@@ -335,7 +335,7 @@ static void test_foreign_and_old_files(void **state)
     sqlite3_close(db);
     assert_int_equal(store_open(&st, path, STORE_READ_ONLY, err, sizeof(err)), -1);
     snprintf(expect, sizeof(expect),
-             "%s: schema version 0, this build needs 2 (open it read-write once, e.g. by "
+             "%s: schema version 0, this build needs 3 (open it read-write once, e.g. by "
              "ingesting, to upgrade)",
              path);
     assert_string_equal(err, expect);
@@ -349,7 +349,7 @@ static void test_foreign_and_old_files(void **state)
     assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 7", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
     assert_int_equal(store_open(&st, path, STORE_READ_WRITE, err, sizeof(err)), -1);
-    snprintf(expect, sizeof(expect), "%s: schema version 7 is newer than this build's 2", path);
+    snprintf(expect, sizeof(expect), "%s: schema version 7 is newer than this build's 3", path);
     assert_string_equal(err, expect);
 }
 
@@ -362,6 +362,7 @@ static const struct plan_case {
     {STORE_Q_SIGHT_DEST_IP, "tx_dest_ip"},
     {STORE_Q_SIGHT_HOST, "tx_host"},
     {STORE_Q_SIGHT_DOMAIN, "tx_reg_domain"},
+    {STORE_Q_SUBHOST_BELOW, "tx_host_rev"},
     {STORE_Q_SIGHT_URL, "tx_url"},
     {STORE_Q_SIGHT_SHA256, "tx_sha256"},
     {STORE_Q_SIGHT_USER, "tx_user_name"},
@@ -384,8 +385,8 @@ static void check_plans(fixture_t *f, int print)
         sqlite3_stmt *s;
 
         snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s", store__sql(plan_cases[i].q));
-        /* the alias is t in the sighting queries, the table name in the evidence ones */
-        snprintf(want, sizeof(want), "USING INDEX %s (", plan_cases[i].index);
+        /* "USING INDEX" or "USING COVERING INDEX" (the hosts under a name need no row) */
+        snprintf(want, sizeof(want), "INDEX %s (", plan_cases[i].index);
         assert_int_equal(sqlite3_prepare_v2(f->st->db, sql, -1, &s, NULL), SQLITE_OK);
         while (sqlite3_step(s) == SQLITE_ROW) {
             const char *detail = (const char *)sqlite3_column_text(s, 3);
@@ -578,6 +579,263 @@ static void test_domain(void **state)
     assert_int_equal(count(f, OBS_DOMAIN, "%.com", NULL, "%.com"), 0);
     assert_int_equal(count(f, OBS_DOMAIN, "_xample.com", NULL, "example.com"), 0);
     assert_int_equal(count(f, OBS_DOMAIN, "*.example.com", NULL, "example.com"), 0);
+}
+
+static void check_host_rev(const char *host, const char *want)
+{
+    char out[512];
+
+    store__host_rev(host, strlen(host), out);
+    assert_string_equal(out, want);
+    /* and back */
+    store__host_rev(want, strlen(want), out);
+    assert_string_equal(out, host);
+}
+
+static void test_host_rev_text(void **state)
+{
+    (void)state;
+    check_host_rev("b.s3.example.com", "com.example.s3.b");
+    check_host_rev("evil.s3.example.com.attacker.net", "net.attacker.com.example.s3.evil");
+    check_host_rev("com", "com");
+    check_host_rev("", "");
+    check_host_rev("a..b.example.com", "com.example.b..a");
+    check_host_rev(".x", "x.");
+    check_host_rev("b\xc3\xbc"
+                   "cher.example.com",
+                   "com.example.b\xc3\xbc"
+                   "cher");
+}
+
+/* The host_rev of the row with this id; "(null)" when it has none. */
+static const char *host_rev_of(fixture_t *f, int64_t id, char *buf, size_t len)
+{
+    sqlite3_stmt *s;
+
+    assert_int_equal(sqlite3_prepare_v2(f->st->db,
+                                        "SELECT host_rev FROM transactions WHERE id = ?1", -1, &s,
+                                        NULL),
+                     SQLITE_OK);
+    sqlite3_bind_int64(s, 1, id);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    snprintf(buf, len, "%s",
+             sqlite3_column_type(s, 0) == SQLITE_NULL ? "(null)"
+                                                      : (const char *)sqlite3_column_text(s, 0));
+    sqlite3_finalize(s);
+    return buf;
+}
+
+/* host_rev is written at insert where the host is below its registered domain, else NULL. */
+static void test_host_rev_insert(void **state)
+{
+    fixture_t *f = *state;
+    static const char *const rows[][3] = {
+        {"b.s3.example.com", "example.com", "com.example.s3.b"},
+        {"a..b.example.com", "example.com", "com.example.b..a"},
+        {"b\xc3\xbc"
+         "cher.example.com",
+         "example.com",
+         "com.example.b\xc3\xbc"
+         "cher"},
+        {"example.com", "example.com", "(null)"},
+        {"192.0.2.1", NULL, "(null)"},
+        {NULL, NULL, "(null)"},
+    };
+    char buf[600], host[400], want[400];
+    ingest_rec_t r;
+    int64_t id;
+
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        r = rec_at(100);
+        r.host = rows[i][0];
+        r.reg_domain = rows[i][1];
+        id = add(f, &r);
+        assert_string_equal(host_rev_of(f, id, buf, sizeof(buf)), rows[i][2]);
+    }
+    /* longer than the 256 bytes reversed in place: 300 'x', then .example.com */
+    memset(host, 'x', 300);
+    snprintf(host + 300, sizeof(host) - 300, ".example.com");
+    memcpy(want, "com.example.", 12);
+    memset(want + 12, 'x', 300);
+    want[312] = '\0';
+    r = rec_at(100);
+    r.host = host;
+    r.reg_domain = "example.com";
+    id = add(f, &r);
+    assert_string_equal(host_rev_of(f, id, buf, sizeof(buf)), want);
+}
+
+/*
+ * A name deeper than its registered domain: itself and the hosts below it, newest first,
+ * and none of the names that only look alike. Ids in time order, newest first:
+ * 900 s3.example.com (above the name), 800 a.evil0.s3 (its reversed text follows the
+ * range), 700 evil.s3 (i7), 600 evil-x.s3 (reversed, it comes before the range),
+ * 500 a.b.evil.s3 (i5), 400 evil.s3.example.com.attacker.net, 300 x.evil.s3 (i3a) and
+ * evil.s3 (i3b, added later so a higher id), 200 notevil.s3, 100 evil.s3 (i1).
+ */
+static void test_domain_below(void **state)
+{
+    fixture_t *f = *state;
+    static const struct {
+        int64_t time_ms;
+        const char *host, *reg;
+    } rows[] = {
+        {100, "evil.s3.example.com", "example.com"},
+        {200, "notevil.s3.example.com", "example.com"},
+        {300, "x.evil.s3.example.com", "example.com"},
+        {300, "evil.s3.example.com", "example.com"},
+        {400, "evil.s3.example.com.attacker.net", "attacker.net"},
+        {500, "a.b.evil.s3.example.com", "example.com"},
+        {600, "evil-x.s3.example.com", "example.com"},
+        {700, "evil.s3.example.com", "example.com"},
+        {800, "a.evil0.s3.example.com", "example.com"},
+        {900, "s3.example.com", "example.com"},
+        {50, "example.com", "example.com"},
+    };
+    int64_t id[sizeof(rows) / sizeof(rows[0])];
+    seen_t seen;
+    int more = -1;
+
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        ingest_rec_t r = rec_at(rows[i].time_ms);
+        r.host = rows[i].host;
+        r.reg_domain = rows[i].reg;
+        id[i] = add(f, &r);
+    }
+
+    assert_int_equal(
+        sightings(f, OBS_DOMAIN, "evil.s3.example.com", NULL, "example.com", 10, &seen, &more), 5);
+    assert_int_equal(more, 0);
+    assert_int_equal(seen.ids[0], id[7]); /* 700 evil.s3 */
+    assert_int_equal(seen.ids[1], id[5]); /* 500 a.b.evil.s3 */
+    assert_int_equal(seen.ids[2], id[3]); /* 300 evil.s3, the higher id */
+    assert_int_equal(seen.ids[3], id[2]); /* 300 x.evil.s3 */
+    assert_int_equal(seen.ids[4], id[0]); /* 100 evil.s3 */
+
+    /* the limit stops the merge, and says more are left */
+    assert_int_equal(
+        sightings(f, OBS_HOSTNAME, "evil.s3.example.com", NULL, "example.com", 3, &seen, &more), 3);
+    assert_int_equal(more, 1);
+    assert_int_equal(seen.ids[2], id[3]);
+    /* a callback that stops after the second row */
+    memset(&seen, 0, sizeof(seen));
+    seen.stop_after = 2;
+    obs_t o = {.type = OBS_DOMAIN,
+               .value = "evil.s3.example.com",
+               .key = "evil.s3.example.com",
+               .key_reg_domain = "example.com"};
+    assert_int_equal(store_sightings(f->st, &o, 10, on_row, &seen, &more), 2);
+    assert_int_equal(seen.ids[1], id[5]);
+
+    /* only hosts below: x.evil.s3, or a.b.evil.s3 through b.evil.s3 that has no row itself */
+    assert_int_equal(count(f, OBS_DOMAIN, "x.evil.s3.example.com", NULL, "example.com"), 1);
+    assert_int_equal(
+        sightings(f, OBS_DOMAIN, "b.evil.s3.example.com", NULL, "example.com", 10, &seen, &more),
+        1);
+    assert_int_equal(seen.ids[0], id[5]);
+    assert_int_equal(count(f, OBS_DOMAIN, "nothere.s3.example.com", NULL, "example.com"), 0);
+    assert_int_equal(count(f, OBS_DOMAIN, "vil.s3.example.com", NULL, "example.com"), 0);
+    /* s3.example.com: every row but attacker.net's and example.com's */
+    assert_int_equal(count(f, OBS_DOMAIN, "s3.example.com", NULL, "example.com"), 9);
+    assert_int_equal(count(f, OBS_DOMAIN, "evil.s3.example.com.attacker.net", NULL, "attacker.net"),
+                     1);
+    /* none of these needed the registered domain's walk (its statement is never prepared) */
+    assert_null(f->st->stmt[STORE_Q_SIGHT_DOMAIN]);
+    /* which the registered domain itself still takes: all its rows, not attacker.net's */
+    assert_int_equal(count(f, OBS_DOMAIN, "example.com", NULL, "example.com"), 10);
+    assert_non_null(f->st->stmt[STORE_Q_SIGHT_DOMAIN]);
+}
+
+typedef struct tally {
+    int n;
+    int64_t first[3];
+} tally_t;
+
+static int on_tally(const store_row_t *row, void *ctx)
+{
+    tally_t *t = ctx;
+
+    if (t->n < 3)
+        t->first[t->n] = row->time_ms;
+    t->n++;
+    return 0;
+}
+
+static int tally(fixture_t *f, const char *key, int limit, tally_t *t, int *more)
+{
+    obs_t o = {.type = OBS_DOMAIN, .value = key, .key = key, .key_reg_domain = "example.com"};
+
+    memset(t, 0, sizeof(*t));
+    return store_sightings(f->st, &o, limit, on_tally, t, more);
+}
+
+/*
+ * The bound on hosts merged: many.example.com with exactly STORE_SUBHOSTS_MAX hosts below
+ * it (h0 to h255, one row each at 1000 + i) is still merged host by host; one more host
+ * and the registered domain's rows are walked instead, with the same answer.
+ * many.example.com itself has a row at 5000; the look-alikes notmany.example.com (9000)
+ * and h1.many.example.com.evil.net (9001) are never found.
+ */
+static void test_domain_below_bound(void **state)
+{
+    fixture_t *f = *state;
+    char host[64];
+    ingest_rec_t r;
+    tally_t t;
+    int more = -1;
+
+    assert_int_equal(STORE_SUBHOSTS_MAX, 256);
+    assert_int_equal(store_begin(f->st), 0);
+    for (int i = 0; i < STORE_SUBHOSTS_MAX; i++) {
+        r = rec_at(1000 + i);
+        snprintf(host, sizeof(host), "h%d.many.example.com", i);
+        r.host = host;
+        r.reg_domain = "example.com";
+        add(f, &r);
+    }
+    r = rec_at(5000);
+    r.host = "many.example.com";
+    r.reg_domain = "example.com";
+    add(f, &r);
+    r = rec_at(9000);
+    r.host = "notmany.example.com";
+    add(f, &r);
+    r = rec_at(9001);
+    r.host = "h1.many.example.com.evil.net";
+    r.reg_domain = "evil.net";
+    add(f, &r);
+    assert_int_equal(store_commit(f->st), 0);
+
+    assert_int_equal(tally(f, "many.example.com", 3, &t, &more), 3);
+    assert_int_equal(more, 1);
+    assert_int_equal(t.first[0], 5000);
+    assert_int_equal(t.first[1], 1255);
+    assert_int_equal(t.first[2], 1254);
+    assert_int_equal(tally(f, "many.example.com", 1000, &t, &more), 257);
+    assert_int_equal(more, 0);
+    assert_null(f->st->stmt[STORE_Q_SIGHT_DOMAIN]);
+
+    /* h256: one host too many */
+    r = rec_at(1256);
+    r.host = "h256.many.example.com";
+    r.reg_domain = "example.com";
+    add(f, &r);
+    assert_int_equal(tally(f, "many.example.com", 3, &t, &more), 3);
+    assert_int_equal(more, 1);
+    assert_int_equal(t.first[0], 5000);
+    assert_int_equal(t.first[1], 1256);
+    assert_int_equal(t.first[2], 1255);
+    assert_non_null(f->st->stmt[STORE_Q_SIGHT_DOMAIN]);
+    assert_int_equal(tally(f, "many.example.com", 1000, &t, &more), 258);
+    assert_int_equal(more, 0);
+    /* a host further down, with one host below it */
+    r = rec_at(7000);
+    r.host = "x.h7.many.example.com";
+    r.reg_domain = "example.com";
+    add(f, &r);
+    assert_int_equal(tally(f, "h7.many.example.com", 10, &t, &more), 2);
+    assert_int_equal(t.first[0], 7000);
+    assert_int_equal(t.first[1], 1007);
 }
 
 static void test_other_types(void **state)
@@ -1016,7 +1274,7 @@ static void test_early_copy_check(void **state)
 /*
  * A database of schema version 1 (tracking.sql as it was) with two sources: a 1024-byte
  * identity read to 1500, and a 3-byte identity ("abc") read to 3. Opened read-write it is
- * upgraded to version 2 and both sources are still found through their identity.
+ * upgraded to the current version and both sources are still found through their identity.
  */
 static void test_migrate_v1(void **state)
 {
@@ -1053,10 +1311,10 @@ static void test_migrate_v1(void **state)
 
     /* read-only, it must be upgraded first */
     assert_int_equal(store_open(&ro, path, STORE_READ_ONLY, err, sizeof(err)), -1);
-    assert_non_null(strstr(err, "schema version 1, this build needs 2"));
+    assert_non_null(strstr(err, "schema version 1, this build needs 3"));
     store_close(f->st);
     assert_int_equal(store_open(&f->st, path, STORE_READ_WRITE, err, sizeof(err)), 0);
-    assert_int_equal(scalar(f, "PRAGMA user_version"), 2);
+    assert_int_equal(scalar(f, "PRAGMA user_version"), 3);
     assert_int_equal(scalar(f, "SELECT count(*) FROM sources WHERE head IS NULL"), 2);
 
     /* a 1200-byte early copy of old.log: nothing to read, and the source stays as it was */
@@ -1085,6 +1343,97 @@ static void test_migrate_v1(void **state)
     store_close(ro);
 }
 
+/*
+ * A database of schema version 2 with rows whose hosts cover each rule of host_rev. Opened
+ * read-write, it gets the column filled as store__host_rev fills new rows (the same
+ * expected text as test_host_rev_insert), and its index; a deeper name then finds its rows.
+ */
+static void test_migrate_v2(void **state)
+{
+    fixture_t *f = *state;
+    static const char *const rows[][3] = {
+        {"evil.s3.example.com", "example.com", "com.example.s3.evil"},
+        {"notevil.s3.example.com", "example.com", "com.example.s3.notevil"},
+        {"x.evil.s3.example.com", "example.com", "com.example.s3.evil.x"},
+        {"evil.s3.example.com.attacker.net", "attacker.net", "net.attacker.com.example.s3.evil"},
+        {"example.com", "example.com", "(null)"},
+        {"192.0.2.1", NULL, "(null)"},
+        {"a..b.example.com", "example.com", "com.example.b..a"},
+        {"b\xc3\xbc"
+         "cher.example.com",
+         "example.com",
+         "com.example.b\xc3\xbc"
+         "cher"},
+        {NULL, NULL, "(null)"},
+    };
+    char path[160], err[STORE_ERR_LEN], buf[128];
+    store_t *ro = NULL;
+    seen_t seen;
+    int more = -1;
+    sqlite3 *db;
+    sqlite3_stmt *s;
+
+    snprintf(path, sizeof(path), "%s/v2.db", f->dir);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, store_schema_sql, NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, store_migration_v2_sql, NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "INSERT INTO appliances (id, name, first_seen_ms, last_seen_ms)"
+                                  " VALUES (1, 'wsa1', 1, 1);"
+                                  "INSERT INTO sources (id, prefix_len, name, first_seen_ms,"
+                                  " last_seen_ms) VALUES (1, 0, 'stdin', 1, 1)",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    /* row i + 1 at time 100 * (i + 1) */
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "INSERT INTO transactions (id, time_ms, elapsed_ms, host,"
+                                        " reg_domain, action, appliance_id, source_id, offset,"
+                                        " raw) VALUES (?1, ?1 * 100, 0, ?2, ?3, 'allowed', 1, 1,"
+                                        " ?1, 'raw')",
+                                        -1, &s, NULL),
+                     SQLITE_OK);
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        sqlite3_bind_int64(s, 1, (int64_t)i + 1);
+        sqlite3_bind_text(s, 2, rows[i][0], -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 3, rows[i][1], -1, SQLITE_STATIC);
+        assert_int_equal(sqlite3_step(s), SQLITE_DONE);
+        sqlite3_reset(s);
+    }
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+
+    /* read-only, it must be upgraded first */
+    assert_int_equal(store_open(&ro, path, STORE_READ_ONLY, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "schema version 2, this build needs 3"));
+    store_close(f->st);
+    assert_int_equal(store_open(&f->st, path, STORE_READ_WRITE, err, sizeof(err)), 0);
+    assert_int_equal(scalar(f, "PRAGMA user_version"), 3);
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+        assert_string_equal(host_rev_of(f, (int64_t)i + 1, buf, sizeof(buf)), rows[i][2]);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM sqlite_schema WHERE type = 'index'"
+                               " AND name = 'tx_host_rev'"),
+                     1);
+    /* the migration's own table is gone */
+    assert_int_equal(scalar(f, "SELECT count(*) FROM sqlite_temp_schema"), 0);
+
+    assert_int_equal(store_open(&ro, path, STORE_READ_ONLY, err, sizeof(err)), 0);
+    store_close(f->st);
+    f->st = ro;
+    /* x.evil.s3 (row 3, time 300), then evil.s3 (row 1, time 100) */
+    assert_int_equal(
+        sightings(f, OBS_DOMAIN, "evil.s3.example.com", NULL, "example.com", 10, &seen, &more), 2);
+    assert_int_equal(seen.ids[0], 3);
+    assert_int_equal(seen.ids[1], 1);
+    assert_int_equal(count(f, OBS_DOMAIN, "b.example.com", NULL, "example.com"), 1);
+    assert_int_equal(count(f, OBS_DOMAIN,
+                           "b\xc3\xbc"
+                           "cher.example.com",
+                           NULL, "example.com"),
+                     1);
+    assert_int_equal(count(f, OBS_DOMAIN, "s3.example.com", NULL, "example.com"), 3);
+    assert_null(f->st->stmt[STORE_Q_SIGHT_DOMAIN]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1099,6 +1448,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ip_client_or_destination, setup, teardown),
         cmocka_unit_test_setup_teardown(test_user, setup, teardown),
         cmocka_unit_test_setup_teardown(test_domain, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_host_rev_text, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_host_rev_insert, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_domain_below, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_domain_below_bound, setup, teardown),
         cmocka_unit_test_setup_teardown(test_other_types, setup, teardown),
         cmocka_unit_test_setup_teardown(test_row_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(test_evidence, setup, teardown),
@@ -1107,6 +1460,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sources, setup, teardown),
         cmocka_unit_test_setup_teardown(test_early_copy_check, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_v2, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
