@@ -53,7 +53,12 @@ static int create_if_missing(const char *path)
         return -1;
     }
     store_close(st);
-    log_msg(LOG_LEVEL_INFO, "server", "created an empty tracking database at %s", path);
+    /* a mistyped --db lands here too, and then every lookup finds nothing: say so loudly */
+    log_msg(LOG_LEVEL_WARN, "server",
+            "created an empty tracking database at %s: every lookup finds nothing until "
+            "`wsa-relay ingest` loads logs into it (check --db or WSA_RELAY_DB if they were "
+            "loaded elsewhere)",
+            path);
     return 0;
 }
 

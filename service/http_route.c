@@ -3,7 +3,12 @@
  * a trailing slash is tolerated), authenticates the routes that need it, and calls the
  * route's handler with an http_call_t.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include "http.h"
 #include "log.h"
@@ -83,6 +88,73 @@ static void reply_wrong_method(h2o_req_t *req, const route_t *route)
     http_reply_error(req, 405, "method not allowed", clean);
 }
 
+/* Bytes of a request's method and target that a log line shows; the rest is cut. */
+#define LOG_METHOD_MAX 32
+#define LOG_TARGET_MAX 256
+
+/* "192.0.2.7:51234" or "[2001:db8::7]:51234"; "-" when the peer is unknown. */
+static void client_text(h2o_req_t *req, char *out, size_t outlen)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss);
+    char ip[INET6_ADDRSTRLEN];
+
+    snprintf(out, outlen, "-");
+    if (len == 0)
+        return;
+    if (ss.ss_family == AF_INET) {
+        const struct sockaddr_in *sin = (const struct sockaddr_in *)&ss;
+        if (inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof(ip)) != NULL)
+            snprintf(out, outlen, "%s:%u", ip, (unsigned)ntohs(sin->sin_port));
+    } else if (ss.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&ss;
+        if (inet_ntop(AF_INET6, &sin6->sin6_addr, ip, sizeof(ip)) != NULL)
+            snprintf(out, outlen, "[%s]:%u", ip, (unsigned)ntohs(sin6->sin6_port));
+    }
+}
+
+/*
+ * The client's bytes as one log line may hold them: control characters, spaces and bytes
+ * past ASCII as \xHH, so that nothing a client sends can forge or split a line; at most
+ * `max` bytes, then "...". `out` holds 4 * max + 4 bytes.
+ */
+static void log_text(h2o_iovec_t in, size_t max, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t n = 0;
+
+    for (size_t i = 0; i < in.len && i < max; i++) {
+        unsigned char c = (unsigned char)in.base[i];
+        if (c <= 0x20 || c >= 0x7f || c == '\\') {
+            out[n++] = '\\';
+            out[n++] = 'x';
+            out[n++] = hex[c >> 4];
+            out[n++] = hex[c & 0xf];
+        } else {
+            out[n++] = (char)c;
+        }
+    }
+    if (in.len > max) {
+        memcpy(out + n, "...", 3);
+        n += 3;
+    }
+    out[n] = '\0';
+}
+
+/* "<client> <method> <target>" for a log line about this request. */
+#define LOG_REQUEST_LEN (INET6_ADDRSTRLEN + 16 + 4 * (LOG_METHOD_MAX + LOG_TARGET_MAX) + 16)
+static void request_text(h2o_req_t *req, char *out, size_t outlen)
+{
+    char client[INET6_ADDRSTRLEN + 16];
+    char method[4 * LOG_METHOD_MAX + 4];
+    char target[4 * LOG_TARGET_MAX + 4];
+
+    client_text(req, client, sizeof(client));
+    log_text(req->method, LOG_METHOD_MAX, method);
+    log_text(req->path, LOG_TARGET_MAX, target);
+    snprintf(out, outlen, "%s %s %s", client, method, target);
+}
+
 /* Disposes what a call holds once H2O frees the request, and counts it out. */
 static void on_call_dispose(void *p)
 {
@@ -90,6 +162,15 @@ static void on_call_dispose(void *p)
 
     json_decref(call->warnings);
     call->worker->inflight--;
+}
+
+/* One INFO line per refused token: who, what, and the cause, never the header (the token). */
+static void log_refused(h2o_req_t *req, auth_result_t r)
+{
+    char what[LOG_REQUEST_LEN];
+
+    request_text(req, what, sizeof(what));
+    log_msg(LOG_LEVEL_INFO, "http", "%s: %s", what, auth_message(r));
 }
 
 static int authenticate_or_reply(http_call_t *call)
@@ -108,6 +189,7 @@ static int authenticate_or_reply(http_call_t *call)
                     req->authority.len, (int64_t)time(NULL), &call->claims);
     if (r == AUTH_OK)
         return 0;
+    log_refused(req, r);
     http_reply_error(req, 200, "authorization error", auth_message(r));
     return -1;
 }
@@ -140,11 +222,43 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     return route->fn(call);
 }
 
+/* Milliseconds from `a` to `b`. */
+static long long ms_between(struct timeval a, struct timeval b)
+{
+    return (long long)(b.tv_sec - a.tv_sec) * 1000 + (b.tv_usec - a.tv_usec) / 1000;
+}
+
+/*
+ * H2O calls this as it disposes of a request that reached this path tree, after the last
+ * byte of the reply went out (or the client went away): one DEBUG line per request, with
+ * the time from its first byte to its reply's last.
+ */
+static void on_log_access(h2o_logger_t *self, h2o_req_t *req)
+{
+    struct timeval begin = req->timestamps.request_begin_at;
+    struct timeval end = req->timestamps.response_end_at;
+    char what[LOG_REQUEST_LEN];
+
+    /* unset when the client went away first; then the time is until now */
+    if (begin.tv_sec == 0)
+        begin = req->processed_at.at;
+    if (end.tv_sec == 0)
+        gettimeofday(&end, NULL);
+    request_text(req, what, sizeof(what));
+    log_msg(LOG_LEVEL_DEBUG, "http", "%s %d %lld ms", what, req->res.status,
+            ms_between(begin, end));
+}
+
 h2o_handler_t *http_register(h2o_pathconf_t *pathconf)
 {
     h2o_handler_t *handler = h2o_create_handler(pathconf, sizeof(*handler));
+    h2o_logger_t *logger = h2o_create_logger(pathconf, sizeof(*logger));
 
     handler->on_req = on_req;
+    logger->on_context_init = NULL;
+    logger->on_context_dispose = NULL;
+    logger->dispose = NULL;
+    logger->log_access = on_log_access;
     return handler;
 }
 

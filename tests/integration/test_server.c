@@ -78,7 +78,10 @@ static void test_empty_database_created(void **state)
     h_start(&s, env);
     assert_int_equal(access(s.db, F_OK), 0);
     log = h_server_log(&s);
-    assert_non_null(strstr(log, "created an empty tracking database at "));
+    assert_non_null(strstr(log, "WARN  [server] created an empty tracking database at "));
+    assert_non_null(strstr(log, ": every lookup finds nothing until `wsa-relay ingest` loads "
+                                "logs into it (check --db or WSA_RELAY_DB if they were loaded "
+                                "elsewhere)\n"));
     free(log);
 
     h_client_init(&c, 0);
