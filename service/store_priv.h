@@ -30,6 +30,8 @@ typedef enum {
     STORE_Q_SIGHT_HOST,
     STORE_Q_SIGHT_DOMAIN,
     STORE_Q_SUBHOST_BELOW,
+    STORE_Q_SIGHT_HOST_IDS,
+    STORE_Q_SIGHT_ID,
     STORE_Q_SIGHT_URL,
     STORE_Q_SIGHT_SHA256,
     STORE_Q_SIGHT_USER,
@@ -59,7 +61,7 @@ struct store {
  * as its own host plus each distinct host under it, every one an ordered stream of its own;
  * past this many hosts under the name, the registered domain's rows are walked instead.
  */
-#define STORE_SUBHOSTS_MAX 256
+#define STORE_SUBHOSTS_MAX 1024
 
 /**
  * Writes the `n` bytes of `host` with its labels in reverse order ("b.s3.example.com" gives

@@ -115,9 +115,14 @@ static int fill_row(store_t *st, sqlite3_stmt *s, store_row_t *r)
     return 0;
 }
 
-/* One ordered statement of a sighting walk: the row it stands on, if any. */
+/*
+ * One ordered statement of a sighting walk: the row it stands on, if any. A statement that
+ * gives only (id, time_ms) has its rows read through STORE_Q_SIGHT_ID when passed on: it
+ * prepares in a sixth of the time and memory of one that selects the whole row.
+ */
 typedef struct stream {
     sqlite3_stmt *s;
+    int ids_only;
     int has;
     int64_t time_ms, id;
 } stream_t;
@@ -160,6 +165,32 @@ static stream_t *stream_pick(stream_t *xs, size_t nx)
 }
 
 /*
+ * The statement to read the stream's current row from: its own, or for an ids-only stream
+ * the cached STORE_Q_SIGHT_ID stepped onto that id (reset by the caller once the row is
+ * passed on). The stream's statement is still open, so the row is read in its snapshot.
+ */
+static sqlite3_stmt *stream_row(store_t *st, stream_t *x)
+{
+    sqlite3_stmt *s;
+    int rc;
+
+    if (!x->ids_only)
+        return x->s;
+    if ((s = store__stmt(st, STORE_Q_SIGHT_ID)) == NULL)
+        return NULL;
+    sqlite3_bind_int64(s, 1, x->id);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        return s;
+    if (rc == SQLITE_DONE)
+        store__failf(st, "reading sightings: transaction %lld is gone", (long long)x->id);
+    else
+        store__fail(st, "reading sightings");
+    sqlite3_reset(s);
+    return NULL;
+}
+
+/*
  * Merges statements ordered by (time_ms DESC, id DESC), so that an observable with several
  * index paths (an ip as client or destination, a name and each host under it) needs no
  * temporary sort of an OR. A row that several give (an address that is client and
@@ -177,17 +208,26 @@ static int walk(store_t *st, stream_t *xs, size_t nx, int limit, store_row_cb cb
             return -1;
     for (;;) {
         stream_t *x = stream_pick(xs, nx);
+        sqlite3_stmt *rs;
         int64_t id;
+        int stop;
         if (x == NULL)
             break;
         if (n >= limit) {
             *more = 1;
             break;
         }
-        if (fill_row(st, x->s, &row) != 0)
+        if ((rs = stream_row(st, x)) == NULL)
             return -1;
+        if (fill_row(st, rs, &row) != 0) {
+            sqlite3_reset(rs);
+            return -1;
+        }
         n++;
-        if (cb(&row, ctx) != 0)
+        stop = cb(&row, ctx) != 0;
+        if (rs != x->s)
+            sqlite3_reset(rs);
+        if (stop)
             break;
         id = x->id;
         if (stream_next(st, x) != 0)
@@ -326,9 +366,12 @@ out:
  * A name deeper than its registered domain: the host itself through tx_host, and each host
  * under it through tx_host too, merged newest first. A name with more than
  * STORE_SUBHOSTS_MAX hosts under it (s3.amazonaws.com) walks its registered domain's rows
- * instead: as many ordered statements would cost more to start than they save, and such a
- * name's rows are a large share of its registered domain's, so the walk meets its limit
- * early.
+ * instead. Each host costs a statement of about 3 KB and 12 us to prepare and start
+ * (1024 hosts under a name of 1.5 million rows answered 100 rows in 13 ms, 1000 in 25 ms),
+ * and a name with that many hosts tends to be a large share of its registered domain,
+ * whose walk then meets the limit early. A name whose few rows are spread over more hosts
+ * than that pays for the walk, linear in the registered domain's rows, as every deeper
+ * name did before (0.75 s for 1.5 million rows).
  *
  * The hosts are listed before their statements start, in the read snapshot of the listing:
  * a host whose first row is committed after it is missed by this answer, its later rows
@@ -337,12 +380,15 @@ out:
 static int sight_below(store_t *st, const obs_t *o, int limit, store_row_cb cb, void *ctx,
                        int *more)
 {
-    char *hosts[STORE_SUBHOSTS_MAX + 1];
-    stream_t xs[STORE_SUBHOSTS_MAX + 1];
+    char **hosts = calloc(STORE_SUBHOSTS_MAX + 1, sizeof(*hosts));
+    stream_t *xs = calloc(STORE_SUBHOSTS_MAX + 1, sizeof(*xs));
     size_t nhosts = 0, nx = 0;
     int n = -1;
 
-    memset(xs, 0, sizeof(xs));
+    if (hosts == NULL || xs == NULL) {
+        store__failf(st, "out of memory for the hosts under a name");
+        goto out;
+    }
     if (list_subhosts(st, o->key, hosts, STORE_SUBHOSTS_MAX, &nhosts) != 0)
         goto out;
     if (nhosts > STORE_SUBHOSTS_MAX) {
@@ -355,23 +401,26 @@ static int sight_below(store_t *st, const obs_t *o, int limit, store_row_cb cb, 
         goto out;
     /* the cached statement serves the name itself; each host under it gets its own */
     for (size_t i = 0; i < nhosts; i++, nx++) {
-        if (sqlite3_prepare_v3(st->db, store__sql(STORE_Q_SIGHT_HOST), -1, 0, &xs[nx].s, NULL) !=
-            SQLITE_OK) {
+        if (sqlite3_prepare_v3(st->db, store__sql(STORE_Q_SIGHT_HOST_IDS), -1, 0, &xs[nx].s,
+                               NULL) != SQLITE_OK) {
             store__fail(st, "preparing a statement");
             goto out;
         }
+        xs[nx].ids_only = 1;
         sqlite3_bind_text(xs[nx].s, 1, hosts[i], -1, SQLITE_STATIC);
-        sqlite3_bind_int64(xs[nx].s, SIGHT_LIMIT_PARAM, (sqlite3_int64)limit + 1);
+        sqlite3_bind_int64(xs[nx].s, 2, (sqlite3_int64)limit + 1);
     }
     n = walk(st, xs, nx, limit, cb, ctx, more);
 out:
     /* reset now: an open statement would hold a read snapshot and stall checkpoints */
-    if (xs[0].s != NULL)
+    if (xs != NULL && xs[0].s != NULL)
         sqlite3_reset(xs[0].s);
     for (size_t i = 1; i < nx; i++)
         sqlite3_finalize(xs[i].s);
     for (size_t i = 0; i < nhosts; i++)
         free(hosts[i]);
+    free(hosts);
+    free(xs);
     return n;
 }
 

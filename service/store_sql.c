@@ -96,6 +96,10 @@ static const char *const store_sql_text[STORE_Q_COUNT] = {
     [STORE_Q_SUBHOST_BELOW] = "SELECT host_rev FROM transactions"
                               " WHERE host_rev >= ?1 AND host_rev < ?2"
                               " ORDER BY host_rev DESC LIMIT 1",
+    /* a host's rows newest first from tx_host alone; the rows are read by id when passed on */
+    [STORE_Q_SIGHT_HOST_IDS] = "SELECT id, time_ms FROM transactions WHERE host = ?1"
+                               " ORDER BY time_ms DESC, id DESC LIMIT ?2",
+    [STORE_Q_SIGHT_ID] = SIGHT_SELECT "WHERE t.id = ?1",
     [STORE_Q_SIGHT_URL] = SIGHT_SELECT "WHERE t.url = ?1" SIGHT_ORDER,
     [STORE_Q_SIGHT_SHA256] = SIGHT_SELECT "WHERE t.sha256 = ?1" SIGHT_ORDER,
     [STORE_Q_SIGHT_USER] = SIGHT_SELECT "WHERE t.user_name = ?1 COLLATE NOCASE"
