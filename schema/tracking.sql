@@ -4,7 +4,9 @@
 -- is 0. Later versions are migrations that each end by setting user_version, applied in
 -- order after this one (store_migrations[] in service/store.c); this file stays the
 -- description of version 1. Version 2 (service/store_migrate_v2.c) adds to sources the
--- head bytes and the fingerprint at the offset that a file is now recognised by.
+-- head bytes and the fingerprint at the offset that a file is now recognised by. Version 3
+-- (service/store_migrate_v3.c) adds transactions.host_rev, the host with its labels
+-- reversed, and its index tx_host_rev, through which a domain finds its subdomains.
 --
 -- Times are milliseconds since the Unix epoch. Text columns hold valid UTF-8 as the parser
 -- gives it; the raw line is a BLOB holding the exact bytes read (without the newline).
