@@ -244,12 +244,35 @@ fail:
     return -1;
 }
 
+/* The version, and for version 0 the number of tables, from one snapshot. */
+static int read_version_and_tables(store_t *st, int *version, int *tables)
+{
+    *tables = 0;
+    if (exec(st, "BEGIN", "starting a read of the schema") != 0)
+        return -1;
+    if (read_user_version(st, version) != 0 || (*version == 0 && count_tables(st, tables) != 0)) {
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+        return -1;
+    }
+    return exec(st, "COMMIT", "ending a read of the schema");
+}
+
 static int check_schema(store_t *st)
 {
-    int version = 0;
+    int version = 0, tables = 0;
 
-    if (read_user_version(st, &version) != 0)
-        return -1;
+    /*
+     * An empty database (version 0 without a table) is one that another process is creating
+     * right now: `serve` and a first `ingest` started together. Its schema is waited for as
+     * long as a lock would be.
+     */
+    for (int waited = 0;; waited += STORE_RETRY_MS) {
+        if (read_version_and_tables(st, &version, &tables) != 0)
+            return -1;
+        if (version != 0 || tables > 0 || waited >= STORE_BUSY_TIMEOUT_MS)
+            break;
+        pause_retry();
+    }
     if (version != STORE_SCHEMA_VERSION)
         return store__failf(st, "schema version %d, this build needs %d%s", version,
                             STORE_SCHEMA_VERSION,

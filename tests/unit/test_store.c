@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 #include "../../service/store_priv.h"
@@ -211,6 +212,43 @@ static void test_readonly_missing(void **state)
     snprintf(expect, sizeof(expect),
              "%s: the database does not exist (wsa-relay ingest creates it)", path);
     assert_string_equal(err, expect);
+}
+
+/*
+ * `serve` and a first `ingest` started together: the reader may find the database as the
+ * writer has begun it (WAL, version 0, no table) and waits for its schema instead of
+ * failing with "schema version 0".
+ */
+static void test_readonly_waits_for_creation(void **state)
+{
+    fixture_t *f = *state;
+    char path[160], err[STORE_ERR_LEN];
+    store_t *ro = NULL;
+    int status = 0;
+    sqlite3 *db;
+    pid_t pid;
+
+    snprintf(path, sizeof(path), "%s/new.db", f->dir);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct timespec ts = {0, 300 * 1000000L};
+        store_t *rw = NULL;
+        int rc;
+
+        nanosleep(&ts, NULL);
+        rc = store_open(&rw, path, STORE_READ_WRITE, err, sizeof(err));
+        store_close(rw);
+        _exit(rc == 0 ? 0 : 1);
+    }
+    assert_int_equal(store_open(&ro, path, STORE_READ_ONLY, err, sizeof(err)), 0);
+    assert_int_equal(store_healthy(ro), 1);
+    store_close(ro);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 /* A folder given as the database: SQLite said "disk I/O error" or "unable to open ...". */
@@ -1077,6 +1115,41 @@ static void test_deadline(void **state)
     assert_int_equal(seen.times[0], 1999);
 }
 
+/* The merge of the hosts under a name gives up at the deadline like any walk. */
+static void test_deadline_below(void **state)
+{
+    fixture_t *f = *state;
+    obs_t o = {.type = OBS_DOMAIN,
+               .value = "deep.example.com",
+               .key = "deep.example.com",
+               .key_reg_domain = "example.com"};
+    seen_t seen;
+    int more;
+
+    assert_int_equal(store_begin(f->st), 0);
+    for (int i = 0; i < 2000; i++) {
+        ingest_rec_t r = rec_at(i);
+        r.host = i % 2 ? "a.deep.example.com" : "b.deep.example.com";
+        r.reg_domain = "example.com";
+        add(f, &r);
+    }
+    assert_int_equal(store_commit(f->st), 0);
+
+    memset(&seen, 0, sizeof(seen));
+    store_set_deadline(f->st, util_monotonic_ms() - 1);
+    assert_int_equal(store_sightings(f->st, &o, 60, on_row, &seen, &more), -1);
+    assert_int_equal(store_interrupted(f->st), 1);
+    assert_non_null(strstr(store_errmsg(f->st), "query deadline passed"));
+    store_set_deadline(f->st, 0);
+    /* and the statements it left are usable: 1999 (a.deep), 1998 (b.deep), ... */
+    assert_int_equal(
+        sightings(f, OBS_DOMAIN, "deep.example.com", NULL, "example.com", 60, &seen, &more), 60);
+    assert_int_equal(more, 1);
+    assert_int_equal(seen.times[0], 1999);
+    assert_int_equal(seen.times[59], 1940);
+    assert_int_equal(store_interrupted(f->st), 0);
+}
+
 static void test_line_identity(void **state)
 {
     fixture_t *f = *state;
@@ -1445,6 +1518,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_schema_version, setup, teardown),
         cmocka_unit_test_setup_teardown(test_healthy_says_version, setup, teardown),
         cmocka_unit_test_setup_teardown(test_readonly_missing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_readonly_waits_for_creation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_folder_as_database, setup, teardown),
         cmocka_unit_test_setup_teardown(test_permission_messages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_foreign_and_old_files, setup, teardown),
@@ -1461,6 +1535,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_row_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(test_evidence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deadline, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deadline_below, setup, teardown),
         cmocka_unit_test_setup_teardown(test_line_identity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sources, setup, teardown),
         cmocka_unit_test_setup_teardown(test_early_copy_check, setup, teardown),
