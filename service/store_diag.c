@@ -115,15 +115,13 @@ static int explain_missing(store_t *st, const char *dir, int err)
     if (st->mode == STORE_READ_ONLY)
         return store__failf(st, "the database does not exist (wsa-relay ingest creates it)");
     if ((e = folder_unwritable(dir)) == EROFS)
-        return store__failf(st,
-                            "cannot create the database: the folder %s is on a read-only "
-                            "file system",
-                            dir);
+        return store__failf(st, "cannot create the database: %s is on a read-only file system",
+                            where);
     if (e != 0)
         return store__failf(st,
-                            "cannot create the database: this user may not create files in "
-                            "the folder %s (%s)",
-                            dir, strerror(e));
+                            "cannot create the database: this user may not create files in %s "
+                            "(%s)",
+                            where, strerror(e));
     return 0;
 }
 
