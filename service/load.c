@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "load.h"
+#include "load_gz.h"
 #include "load_reader.h"
 #include "log.h"
 
@@ -39,9 +40,18 @@ typedef struct load_run {
     const char *path;
     const load_opts_t *opts;
     int fd;
-    int is_stdin;   /* path \"-\" */
-    int is_file;    /* a regular file: has an identity and a size */
-    int64_t size;   /* of the file when opened; nothing past it is read in this run */
+    int is_stdin; /* path \"-\" */
+    int is_file;  /* a regular file: has an identity and a size */
+    int64_t size; /* of the file when opened; nothing past it is read in this run */
+    /*
+     * A gzip file is its decompressed bytes: sizes, offsets, head and fingerprints are all
+     * in that stream, so a gzip copy of a plain file is the same source. One cursor reads
+     * the lines, the other serves the identity checks; size is the bytes before any damage.
+     */
+    load_gz_t *gz;                /* the identity cursor, or NULL for a plain file */
+    load_gz_t *gz_lines;          /* the reader's cursor */
+    int gz_damaged;               /* the stream stops early: the run ends with an error */
+    char gz_why[LOAD_GZ_WHY_LEN]; /* ... saying why */
     int64_t age_ms; /* since the file was last modified, when opened (negative: future) */
     unsigned char head[STORE_SOURCE_PREFIX];
     store_probe_t probe; /* the file as the store sees it */
@@ -215,6 +225,8 @@ static int read_at(void *ctx, int64_t offset, void *buf, size_t len)
     load_run_t *r = ctx;
     size_t got = 0;
 
+    if (r->gz != NULL)
+        return load_gz__read_at(r->gz, offset, buf, len);
     while (got < len) {
         ssize_t n = pread(r->fd, (char *)buf + got, len - got, (off_t)offset + (off_t)got);
         if (n < 0 && errno == EINTR)
@@ -233,6 +245,8 @@ static int read_at(void *ctx, int64_t offset, void *buf, size_t len)
 
 static int fail_read(load_run_t *r)
 {
+    if (r->gz != NULL && load_gz__why(r->gz) != NULL)
+        return fail(r, "gzip data damaged", load_gz__why(r->gz));
     return fail(r, "read error",
                 errno == ENODATA ? "the file shrank while it was read" : strerror(errno));
 }
@@ -301,14 +315,41 @@ static int64_t age_ms(const struct stat *sb)
            ((int64_t)now.tv_nsec - (int64_t)sb->st_mtim.tv_nsec) / 1000000;
 }
 
+/*
+ * Opens a gzip file's cursors and measures its decompressed size by reading it whole
+ * once: whether the source is continued or an early copy depends on it.
+ */
+static int open_gzip(load_run_t *r)
+{
+    int rc;
+
+    if ((r->gz = load_gz__open(r->fd)) == NULL || (r->gz_lines = load_gz__open(r->fd)) == NULL)
+        return fail(r, "out of memory", NULL);
+    rc = load_gz__measure(r->gz, &r->size);
+    if (rc < 0)
+        return fail(r, "read error", strerror(errno));
+    r->gz_damaged = rc > 0;
+    if (r->gz_damaged)
+        snprintf(r->gz_why, sizeof(r->gz_why), "%s", load_gz__why(r->gz));
+    return 0;
+}
+
 /* Reads the head of a regular file and finds the source it belongs to. */
 static int open_file_source(load_run_t *r, const struct stat *sb)
 {
     store_probe_t *p = &r->probe;
+    unsigned char magic[2];
 
     r->is_file = 1;
     r->size = (int64_t)sb->st_size;
     r->age_ms = age_ms(sb);
+    if (r->size >= 2 && read_at(r, 0, magic, sizeof(magic)) != 0)
+        return fail_read(r);
+    if (r->size >= 2 && load_gz__is_gzip(magic, sizeof(magic)) && open_gzip(r) != 0)
+        return -1;
+    /* a gzip file with nothing before its damage has no identity, and nothing to read */
+    if (r->size == 0)
+        return 0;
     p->head = r->head;
     p->head_len = r->size < STORE_SOURCE_PREFIX ? (size_t)r->size : STORE_SOURCE_PREFIX;
     p->size = r->size;
@@ -316,11 +357,6 @@ static int open_file_source(load_run_t *r, const struct stat *sb)
     p->ctx = r;
     if (read_at(r, 0, r->head, p->head_len) != 0)
         return fail_read(r);
-    if (p->head_len >= 2 && r->head[0] == 0x1f && r->head[1] == 0x8b)
-        return fail(r,
-                    "gzip-compressed input is not read; decompress it first (zcat FILE | "
-                    "wsa-relay ingest -)",
-                    NULL);
     if (store_source_open(r->st, r->path, p, &r->src) != 0)
         return fail_store(r);
     return 0;
@@ -354,6 +390,8 @@ static int open_source(load_run_t *r)
         return 0;
     if (open_file_source(r, &sb) != 0)
         return -1;
+    if (r->size == 0)
+        return 0;
     if (r->src.offset > r->size) {
         log_msg(LOG_LEVEL_INFO, "ingest",
                 "%s: an earlier copy of a source already loaded to byte %" PRId64
@@ -361,8 +399,13 @@ static int open_source(load_run_t *r)
                 r->path, r->src.offset, r->size);
         return 0;
     }
-    if (lseek(r->fd, (off_t)r->src.offset, SEEK_SET) < 0)
+    if (r->gz_lines != NULL) {
+        /* a compressed stream is read from its start up to the offset */
+        if (r->src.offset < r->size && load_gz__seek(r->gz_lines, r->src.offset) != 0)
+            return fail_read(r);
+    } else if (lseek(r->fd, (off_t)r->src.offset, SEEK_SET) < 0) {
         return fail(r, "cannot seek to the offset reached before", strerror(errno));
+    }
     return r->src.offset < r->size;
 }
 
@@ -376,13 +419,21 @@ static void bound_file(load_run_t *r)
     if (!r->is_file)
         return;
     r->reader.limit = r->size;
-    r->reader.hold_tail = r->age_ms < (int64_t)LOAD_SETTLE_S * 1000 || r->size < r->src.size;
+    r->reader.gz = r->gz_lines;
+    /*
+     * A whole gzip file is finished whatever its age; one that stops at damage may stop
+     * inside a line, which the repaired file holds whole.
+     */
+    if (r->gz_lines != NULL)
+        r->reader.hold_tail = r->gz_damaged || r->size < r->src.size;
+    else
+        r->reader.hold_tail = r->age_ms < (int64_t)LOAD_SETTLE_S * 1000 || r->size < r->src.size;
 }
 
 /* Tells the operator about a last line left for the next run. */
 static void report_held(const load_run_t *r)
 {
-    if (r->reader.held == 0)
+    if (r->reader.held == 0 || r->gz_damaged)
         return;
     if (r->size < r->src.size)
         log_msg(LOG_LEVEL_INFO, "ingest",
@@ -395,6 +446,92 @@ static void report_held(const load_run_t *r)
                 "the file was modified %" PRId64 " s ago (less than %d s): left for the next run",
                 r->path, r->reader.held, r->reader.pos, r->age_ms > 0 ? r->age_ms / 1000 : 0,
                 LOAD_SETTLE_S);
+}
+
+/*
+ * A W3C file names its columns only in its #Fields: lines, so a run that starts part-way
+ * must read them again before the lines it continues with: the file's first line says
+ * whether it is W3C (unless the caller forced a format), and the last #Fields: line
+ * before the offset is the column map in force there. Finding it costs one pass over the
+ * bytes before the offset, and only for W3C files.
+ */
+#define W3C_SCAN_CHUNK 65536
+
+/* Keeps a complete line when it is a #Fields: line (the buffers are swapped). */
+static void keep_fields(char **line, size_t line_len, char **last, size_t *last_len)
+{
+    char *t;
+
+    if (line_len < 8 || memcmp(*line, "#Fields:", 8) != 0)
+        return;
+    t = *last;
+    *last = *line;
+    *line = t;
+    *last_len = line_len;
+}
+
+static int resume_w3c(load_run_t *r)
+{
+    ingest_format_t format = ingest_parser_format(r->parser);
+    char *chunk = NULL, *line = NULL, *last = NULL, reason[REASON_LEN];
+    size_t line_len = 0, last_len = 0;
+    int capturing = 0, at_start = 1, rc = -1;
+
+    if (format == INGEST_FORMAT_AUTO) {
+        format = ingest_is_w3c_start((const char *)r->head, r->probe.head_len)
+                     ? INGEST_FORMAT_W3C
+                     : INGEST_FORMAT_NATIVE;
+        ingest_parser_set_format(r->parser, format);
+    }
+    if (format != INGEST_FORMAT_W3C)
+        return 0;
+    chunk = malloc(W3C_SCAN_CHUNK);
+    line = malloc(LOAD_MAX_LINE);
+    last = malloc(LOAD_MAX_LINE);
+    if (chunk == NULL || line == NULL || last == NULL) {
+        fail(r, "out of memory", NULL);
+        goto out;
+    }
+    for (int64_t off = 0; off < r->src.offset;) {
+        size_t want =
+            r->src.offset - off < W3C_SCAN_CHUNK ? (size_t)(r->src.offset - off) : W3C_SCAN_CHUNK;
+        if (read_at(r, off, chunk, want) != 0) {
+            fail_read(r);
+            goto out;
+        }
+        for (size_t i = 0; i < want;) {
+            char *nl = memchr(chunk + i, '\n', want - i);
+            size_t end = nl != NULL ? (size_t)(nl - chunk) : want;
+
+            if (at_start && chunk[i] == '#')
+                capturing = 1;
+            if (capturing) {
+                size_t take =
+                    end - i < LOAD_MAX_LINE - line_len ? end - i : LOAD_MAX_LINE - line_len;
+                memcpy(line + line_len, chunk + i, take);
+                line_len += take;
+            }
+            at_start = nl != NULL;
+            if (nl != NULL && capturing) {
+                keep_fields(&line, line_len, &last, &last_len);
+                capturing = 0;
+                line_len = 0;
+            }
+            i = end + 1;
+        }
+        off += (int64_t)want;
+    }
+    if (last_len > 0 &&
+        ingest_parser_directive(r->parser, last, last_len, reason, sizeof(reason)) < 0)
+        log_msg(LOG_LEVEL_WARN, "ingest",
+                "%s: the #Fields: line in force at byte %" PRId64 " cannot be used: %s", r->path,
+                r->src.offset, reason);
+    rc = 0;
+out:
+    free(chunk);
+    free(line);
+    free(last);
+    return rc;
 }
 
 int load_source(store_t *st, const char *path, const load_opts_t *opts, load_counts_t *counts,
@@ -413,22 +550,37 @@ int load_source(store_t *st, const char *path, const load_opts_t *opts, load_cou
         goto out;
     if (ready == 0) {
         rc = 0;
-        goto out;
+        goto damage;
     }
     if (load_reader__init(&r.reader, r.fd, r.src.offset) != 0 ||
         (r.parser = ingest_parser_new()) == NULL) {
         fail(&r, "out of memory", NULL);
         goto out;
     }
+    ingest_parser_set_format(r.parser, r.opts->format);
+    if (r.is_file && r.src.offset > 0 && resume_w3c(&r) != 0)
+        goto out;
     bound_file(&r);
     rc = read_all(&r, counts);
-    if (rc == 0)
-        report_held(&r);
+    if (rc != 0)
+        goto out;
+    report_held(&r);
+damage:
+    /* what came before the damage is committed; a repaired file continues from there */
+    if (r.gz_damaged) {
+        snprintf(err, errlen,
+                 "%s: gzip data damaged after %" PRId64 " decompressed bytes (lines before it "
+                 "are loaded): %s",
+                 path, r.size, r.gz_why);
+        rc = -1;
+    }
 out:
     if (r.parser != NULL)
         ingest_parser_free(r.parser);
     load_reader__free(&r.reader);
     free(r.host);
+    load_gz__close(r.gz_lines);
+    load_gz__close(r.gz);
     if (r.fd >= 0 && !r.is_stdin)
         close(r.fd);
     return rc;

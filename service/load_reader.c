@@ -37,9 +37,13 @@ static ssize_t read_some(load_reader_t *r, char *into, size_t len)
         len = r->limit > r->fpos ? (size_t)(r->limit - r->fpos) : 0;
     if (len == 0)
         return 0;
-    do {
-        n = read(r->fd, into, len);
-    } while (n < 0 && errno == EINTR);
+    if (r->gz != NULL) {
+        n = load_gz__read(r->gz, into, len);
+    } else {
+        do {
+            n = read(r->fd, into, len);
+        } while (n < 0 && errno == EINTR);
+    }
     if (n > 0)
         r->fpos += n;
     return n;

@@ -6,12 +6,14 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "load_gz.h"
 
 /* Longer lines are cut to this many bytes and reported as too long. */
 #define LOAD_MAX_LINE (1024 * 1024)
 
 typedef struct load_reader {
     int fd;
+    load_gz_t *gz; /* when set, bytes come from this decompressed stream instead of fd */
     char *buf;
     size_t cap, start, end;
     int eof;
@@ -33,7 +35,8 @@ typedef struct load_line {
 /**
  * Starts reading `fd` at source offset `pos` (the caller has positioned the fd), reading
  * to the end, with an unterminated last line returned as a line; set `limit` and
- * `hold_tail` after this call to change that. 0 or -1.
+ * `hold_tail` after this call to change that, and `gz` (a cursor at `pos`) for a gzip
+ * file. 0 or -1.
  */
 int load_reader__init(load_reader_t *r, int fd, int64_t pos);
 void load_reader__free(load_reader_t *r);

@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include <openssl/sha.h>
+#include <zlib.h>
 #include "../../service/store_priv.h"
 #include "load.h"
 #include "util.h"
@@ -523,9 +524,10 @@ static void test_failure_mid_load(void **state)
 static void test_input_errors(void **state)
 {
     fixture_t *f = *state;
+    /* the gzip magic, the method and a flag byte: the file ends inside the header */
     static const unsigned char gz[] = {0x1f, 0x8b, 0x08, 0x00, 0x00};
     load_counts_t c = {0};
-    char err[STORE_ERR_LEN], path[160], want[STORE_ERR_LEN];
+    char err[STORE_ERR_LEN], path[160], want[512];
 
     path_in(f, "missing.log", path, sizeof(path));
     assert_int_equal(load_source(f->st, path, NULL, &c, err, sizeof(err)), -1);
@@ -537,7 +539,12 @@ static void test_input_errors(void **state)
     path_in(f, "x.gz", path, sizeof(path));
     write_file(path, "wb", gz, sizeof(gz));
     assert_int_equal(load_source(f->st, path, NULL, &c, err, sizeof(err)), -1);
-    assert_non_null(strstr(err, "gzip-compressed input is not read"));
+    snprintf(want, sizeof(want),
+             "%s: gzip data damaged after 0 decompressed bytes (lines before it are loaded): "
+             "truncated: the file ends inside a gzip member (compressed byte 5)",
+             path);
+    assert_string_equal(err, want);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM sources"), 0);
     /* an empty file: nothing read, no source recorded */
     path_in(f, "empty.log", path, sizeof(path));
     write_file(path, "wb", "", 0);
@@ -793,6 +800,217 @@ static void test_differs_before_offset(void **state)
     assert_int_equal(scalar(f, "SELECT count(*) FROM transactions"), 28 + 29);
 }
 
+/*
+ * The sample's 36 lines: 8 that are not access records and 28 that are (stored, with or
+ * without a parse warning as the parser judges them), none rejected.
+ */
+static void assert_sample_counts(load_counts_t c)
+{
+    assert_int_equal(c.read, 36);
+    assert_int_equal(c.stored + c.warned, 28);
+    assert_int_equal(c.rejected, 0);
+    assert_int_equal(c.skipped, 8);
+}
+
+/* One gzip member holding `len` bytes of `data` (gzip's wrapper, zlib's deflate). */
+static unsigned char *gz_member(const void *data, size_t len, size_t *outlen)
+{
+    z_stream z;
+    unsigned char *out;
+    size_t cap;
+
+    memset(&z, 0, sizeof(z));
+    assert_int_equal(deflateInit2(&z, 9, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    cap = deflateBound(&z, (uLong)len);
+    assert_non_null(out = malloc(cap));
+    z.next_in = (unsigned char *)(uintptr_t)data;
+    z.avail_in = (uInt)len;
+    z.next_out = out;
+    z.avail_out = (uInt)cap;
+    assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
+    *outlen = cap - z.avail_out;
+    deflateEnd(&z);
+    return out;
+}
+
+/* Writes `data` gzip-compressed as one member to `path` (mode "wb", or "ab" for another). */
+static size_t write_gz(const char *path, const char *mode, const void *data, size_t len)
+{
+    size_t n;
+    unsigned char *gz = gz_member(data, len, &n);
+
+    write_file(path, mode, gz, n);
+    free(gz);
+    return n;
+}
+
+/*
+ * A gzip file is its decompressed bytes: the sample gives the same counts as the plain
+ * file, and its head, size, offset and fingerprint are those of the plain file, so the
+ * plain file loaded after it adds nothing, and so does the gzip file again.
+ */
+static void test_gzip_file(void **state)
+{
+    fixture_t *f = *state;
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    char path[160];
+
+    path_in(f, "aclog.gz", path, sizeof(path));
+    write_gz(path, "wb", f->sentinel, SENTINEL_SIZE);
+    assert_sample_counts(load(f, path, NULL));
+    assert_int_equal(scalar(f, "SELECT count(*) FROM transactions"), 28);
+    assert_int_equal(scalar(f, "SELECT offset FROM sources"), SENTINEL_SIZE);
+    assert_int_equal(scalar(f, "SELECT size FROM sources"), SENTINEL_SIZE);
+    assert_int_equal(blob_equals(f, "SELECT head FROM sources", f->sentinel, 1024), 1);
+    SHA256((const unsigned char *)f->sentinel + SENTINEL_SIZE - 1024, 1024, md);
+    assert_int_equal(blob_equals(f, "SELECT tail_sha FROM sources", md, sizeof(md)), 1);
+    /* line 7, the first access record, is at its offset in the decompressed bytes */
+    assert_int_equal(scalar(f, "SELECT min(offset) FROM transactions"), (int64_t)f->line_start[6]);
+
+    assert_counts(load(f, path, NULL), 0, 0, 0, 0, 0);
+    assert_counts(load(f, SENTINEL, NULL), 0, 0, 0, 0, 0);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM sources"), 1);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM transactions"), 28);
+}
+
+/* The other way round: a gzip copy of a plain log already loaded adds nothing. */
+static void test_gzip_copy_of_plain(void **state)
+{
+    fixture_t *f = *state;
+    char path[160];
+
+    assert_sample_counts(load(f, SENTINEL, NULL));
+    path_in(f, "rotated.gz", path, sizeof(path));
+    write_gz(path, "wb", f->sentinel, SENTINEL_SIZE);
+    assert_counts(load(f, path, NULL), 0, 0, 0, 0, 0);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM sources"), 1);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM transactions"), 28);
+
+    /* a gzip copy of the first 20 lines is an early copy: nothing read either */
+    path_in(f, "early.gz", path, sizeof(path));
+    write_gz(path, "wb", f->sentinel, f->line_start[20]);
+    assert_counts(load(f, path, NULL), 0, 0, 0, 0, 0);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM sources"), 1);
+}
+
+/*
+ * `cat a.gz b.gz`: lines 1-20 in one member and 21-36 in another are read as one stream
+ * (line 21 at its offset in the whole); the plain file then adds nothing.
+ */
+static void test_gzip_members(void **state)
+{
+    fixture_t *f = *state;
+    char path[160], sql[160];
+
+    path_in(f, "two.gz", path, sizeof(path));
+    write_gz(path, "wb", f->sentinel, f->line_start[20]);
+    write_gz(path, "ab", f->sentinel + f->line_start[20], SENTINEL_SIZE - f->line_start[20]);
+    assert_sample_counts(load(f, path, NULL));
+    /* lines 21-36 are all access records: 16 of them from the second member */
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM transactions WHERE offset >= %zu",
+             f->line_start[20]);
+    assert_int_equal(scalar(f, sql), 16);
+    assert_counts(load(f, SENTINEL, NULL), 0, 0, 0, 0, 0);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM sources"), 1);
+}
+
+/*
+ * A whole gzip file is finished whatever its age: its last line without a newline is read
+ * at once, where a plain file written just now would hold it back.
+ */
+static void test_gzip_last_line(void **state)
+{
+    fixture_t *f = *state;
+    char path[160];
+
+    path_in(f, "fresh.gz", path, sizeof(path));
+    write_gz(path, "wb", clean_line, strlen(clean_line));
+    assert_counts(load(f, path, NULL), 1, 1, 0, 0, 0);
+    assert_int_equal(scalar(f, "SELECT offset FROM sources"), (int64_t)strlen(clean_line));
+}
+
+/* Two lines in a first member, a third without a newline in a second: the file's bytes. */
+static unsigned char *three_lines_gz(size_t *first_len, size_t *total)
+{
+    size_t a_len = strlen(clean_line) + 1 + strlen(syslog_line) + 1, b_len;
+    char *a = malloc(a_len + 1);
+    unsigned char *ga, *gb, *out;
+
+    assert_non_null(a);
+    snprintf(a, a_len + 1, "%s\n%s\n", clean_line, syslog_line);
+    ga = gz_member(a, a_len, first_len);
+    gb = gz_member(clean_line, strlen(clean_line), &b_len);
+    assert_non_null(out = malloc(*first_len + b_len));
+    memcpy(out, ga, *first_len);
+    memcpy(out + *first_len, gb, b_len);
+    *total = *first_len + b_len;
+    free(a);
+    free(ga);
+    free(gb);
+    return out;
+}
+
+/*
+ * A gzip file cut inside its second member: the first member's two lines are loaded, the
+ * part of the third line decompressed before the cut is not, and the error names the file
+ * and the cause. The whole file, loaded next, continues with the third line.
+ */
+static void test_gzip_truncated(void **state)
+{
+    fixture_t *f = *state;
+    size_t first, total, two = strlen(clean_line) + 1 + strlen(syslog_line) + 1;
+    unsigned char *gz = three_lines_gz(&first, &total);
+    load_counts_t c = {0};
+    char err[STORE_ERR_LEN], path[160];
+
+    path_in(f, "cut.gz", path, sizeof(path));
+    /* the second member's 10-byte header and 10 bytes of its deflate data */
+    write_file(path, "wb", gz, first + 20);
+    assert_int_equal(load_source(f->st, path, NULL, &c, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, path));
+    assert_non_null(strstr(err, "truncated: the file ends inside a gzip member"));
+    assert_counts(c, 2, 2, 0, 0, 0);
+    assert_int_equal(scalar(f, "SELECT offset FROM sources"), (int64_t)two);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM transactions"), 2);
+
+    write_file(path, "wb", gz, total);
+    assert_counts(load(f, path, NULL), 1, 1, 0, 0, 0);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM sources"), 1);
+    assert_int_equal(scalar(f, "SELECT offset FROM sources"), (int64_t)(two + strlen(clean_line)));
+    assert_int_equal(scalar(f, "SELECT count(*) FROM transactions"), 3);
+    free(gz);
+}
+
+/*
+ * A corrupt second member (its CRC changed): zlib finds that only at the member's end,
+ * after handing out its bytes, so nothing of that member is trusted. The first member's
+ * lines are loaded; the repaired file continues with the third line.
+ */
+static void test_gzip_corrupt(void **state)
+{
+    fixture_t *f = *state;
+    size_t first, total, two = strlen(clean_line) + 1 + strlen(syslog_line) + 1;
+    unsigned char *gz = three_lines_gz(&first, &total);
+    load_counts_t c = {0};
+    char err[STORE_ERR_LEN], path[160];
+
+    path_in(f, "bad.gz", path, sizeof(path));
+    gz[total - 8] ^= 0xff; /* the first byte of the trailer's CRC-32 */
+    write_file(path, "wb", gz, total);
+    assert_int_equal(load_source(f->st, path, NULL, &c, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, path));
+    assert_non_null(strstr(err, "incorrect data check"));
+    assert_counts(c, 2, 2, 0, 0, 0);
+    assert_int_equal(scalar(f, "SELECT offset FROM sources"), (int64_t)two);
+
+    gz[total - 8] ^= 0xff;
+    write_file(path, "wb", gz, total);
+    assert_counts(load(f, path, NULL), 1, 1, 0, 0, 0);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM transactions"), 3);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM sources"), 1);
+    free(gz);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -817,6 +1035,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_early_copy_after_growth, setup, teardown),
         cmocka_unit_test_setup_teardown(test_same_head_two_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_differs_before_offset, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gzip_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gzip_copy_of_plain, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gzip_members, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gzip_last_line, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gzip_truncated, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gzip_corrupt, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
