@@ -4,7 +4,11 @@
  * The parser takes one line (without its newline) and says whether it is an access record
  * (stored, possibly with a parse warning), a message that is not an access record
  * (skipped), or an access record it cannot make sense of (rejected, with a reason).
- * Facts about the formats: the design notes' wsa-logs.md; field positions in section 1.5.
+ * Facts about the formats: the design notes' wsa-logs.md; field positions in section 1.5,
+ * W3C field names in section 2.
+ *
+ * A parser belongs to one source: in W3C format it carries the column map of the last
+ * #Fields: directive it was given.
  */
 #ifndef WSA_INGEST_H
 #define WSA_INGEST_H
@@ -98,7 +102,7 @@ typedef struct ingest_rec {
     int malware;             /* malware tag, AMP verdict > 3 or a response verdict name */
     unsigned warnings;       /* INGEST_WARN_* bits */
     const char *format;      /* "squid-15", "squid-17", "squid-32", "squid-38", "squid-43"
-                                .. "squid-45", "squid-other", "squid-none" */
+                                .. "squid-45", "squid-other", "squid-none", "w3c" */
     const char *syslog_host; /* host name of a syslog header, when the line had one */
 } ingest_rec_t;
 
@@ -107,10 +111,40 @@ typedef struct ingest_parser ingest_parser_t;
 ingest_parser_t *ingest_parser_new(void);
 void ingest_parser_free(ingest_parser_t *p);
 
+typedef enum {
+    INGEST_FORMAT_AUTO = 0, /* decided by the first non-blank line given: W3C when it is a
+                               #Version: or #Fields: directive, native otherwise */
+    INGEST_FORMAT_NATIVE,
+    INGEST_FORMAT_W3C,
+} ingest_format_t;
+
+/** Sets the format of the source (a new parser starts in INGEST_FORMAT_AUTO). */
+void ingest_parser_set_format(ingest_parser_t *p, ingest_format_t format);
+
+/** The format in force: INGEST_FORMAT_AUTO until the first non-blank line decided it. */
+ingest_format_t ingest_parser_format(const ingest_parser_t *p);
+
+/** 1 when a line (leading spaces allowed) is a #Version: or #Fields: directive: the first
+ * line of a W3C file is one of them. */
+int ingest_is_w3c_start(const char *line, size_t len);
+
+/**
+ * Gives a W3C directive line to the parser, as ingest_parse_line does with the directives
+ * it reads; the loader calls it with the #Fields: line in force where a resumed file
+ * continues. A #Fields: line replaces the column map. Returns 1 when the line was a
+ * directive and was taken, 0 when it is not a directive, -1 when it is a #Fields: line
+ * that cannot be used (no field names, or too many): the parser then has no map, and
+ * `reason` says why.
+ */
+int ingest_parser_directive(ingest_parser_t *p, const char *line, size_t len, char *reason,
+                            size_t reasonlen);
+
 /**
  * Parses one line (no trailing newline; a trailing CR is ignored). Fills `rec` for
  * INGEST_LINE_ACCESS; for INGEST_LINE_REJECT writes a short reason to `reason`
- * (e.g. "bad elapsed time \"x7\"").
+ * (e.g. "bad elapsed time \"x7\""). In W3C format a directive is taken as by
+ * ingest_parser_directive and is INGEST_LINE_SKIP (a #Fields: line that cannot be used is
+ * INGEST_LINE_REJECT), and a data line before any usable #Fields: line is rejected.
  */
 ingest_line_kind_t ingest_parse_line(ingest_parser_t *p, const char *line, size_t len,
                                      ingest_rec_t *rec, char *reason, size_t reasonlen);

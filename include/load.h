@@ -19,6 +19,12 @@ typedef struct load_counts {
 typedef struct load_opts {
     const char *appliance; /* forced appliance name, or NULL: syslog host, else "default" */
     int batch_lines;       /* lines per transaction; 0 means the default */
+    /*
+     * INGEST_FORMAT_AUTO (0): a source whose first line is a #Version: or #Fields:
+     * directive is W3C, any other is native; INGEST_FORMAT_W3C forces W3C for a stream
+     * that starts mid-file. A W3C file resumed part-way has its #Fields: line read again.
+     */
+    ingest_format_t format;
 } load_opts_t;
 
 /**

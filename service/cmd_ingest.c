@@ -11,7 +11,7 @@
 #include "store.h"
 
 static const char ingest_usage[] =
-    "usage: wsa-relay ingest [--db PATH] [--appliance NAME] FILE...\n"
+    "usage: wsa-relay ingest [--db PATH] [--appliance NAME] [--format FORMAT] FILE...\n"
     "\n"
     "Reads WSA access log lines (native format, with or without a syslog header) from each\n"
     "FILE, plain or gzip-compressed, or from stdin for '-', and stores them in the tracking\n"
@@ -24,6 +24,10 @@ static const char ingest_usage[] =
     "  --db PATH          the database (WSA_RELAY_DB; default " CFG_DEFAULT_DB ")\n"
     "  --appliance NAME   the appliance the lines come from (default: the syslog host\n"
     "                     of each line, else \"default\")\n"
+    "  --format FORMAT    auto (the default: a source whose first line is a #Version: or\n"
+    "                     #Fields: directive is W3C, any other is native), native, or\n"
+    "                     w3c (a W3C stream that starts mid-file: its data lines are\n"
+    "                     rejected until a #Fields: line names the columns)\n"
     "  --help             this text\n"
     "\n"
     "Prints one line: read=N stored=N warned=N rejected=N skipped=N, where read is the sum\n"
@@ -51,6 +55,7 @@ int cmd_ingest(int argc, char **argv)
     static const struct option opts[] = {
         {"db", required_argument, NULL, 'd'},
         {"appliance", required_argument, NULL, 'a'},
+        {"format", required_argument, NULL, 'f'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -78,6 +83,19 @@ int cmd_ingest(int argc, char **argv)
                 goto out;
             }
             lopts.appliance = optarg;
+            break;
+        case 'f':
+            if (strcmp(optarg, "auto") == 0) {
+                lopts.format = INGEST_FORMAT_AUTO;
+            } else if (strcmp(optarg, "native") == 0) {
+                lopts.format = INGEST_FORMAT_NATIVE;
+            } else if (strcmp(optarg, "w3c") == 0) {
+                lopts.format = INGEST_FORMAT_W3C;
+            } else {
+                fprintf(stderr, "wsa-relay ingest: --format: expected auto, native or w3c\n");
+                rc = CFG_EXIT_USAGE;
+                goto out;
+            }
             break;
         case 'h':
             fputs(ingest_usage, stdout);

@@ -5,6 +5,7 @@
  * header and the "Info:" level word, decide access record or not by the leading epoch,
  * read the fixed head (time .. MIME type), find the verdict block by its '<' and take the
  * token before it as the ACL string, then the tail. Field facts: wsa-logs.md sections 1, 4.
+ * A W3C source is read by the column map of its #Fields: line instead (ingest_w3c.c).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,6 +21,9 @@
 struct ingest_parser {
     char *buf;
     size_t cap;
+    ingest_format_t format;
+    int map_failed; /* the last #Fields: line could not be used */
+    ingest_w3c_map_t w3c;
 };
 
 ingest_parser_t *ingest_parser_new(void)
@@ -32,6 +36,7 @@ void ingest_parser_free(ingest_parser_t *p)
     if (!p)
         return;
     free(p->buf);
+    ingest_w3c_map_free(&p->w3c);
     free(p);
 }
 
@@ -72,10 +77,9 @@ static size_t sanitize(const char *in, size_t n, char *out)
     return i + util_utf8_sanitize(in + i, n - i, out + i);
 }
 
-static ingest_line_kind_t reject(char *reason, size_t reasonlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+#define reject ingest_reject
 
-static ingest_line_kind_t reject(char *reason, size_t reasonlen, const char *fmt, ...)
+ingest_line_kind_t ingest_reject(char *reason, size_t reasonlen, const char *fmt, ...)
 {
     va_list ap;
 
@@ -254,7 +258,7 @@ static int parse_time(const char *s, size_t n, int64_t *ms)
     return 0;
 }
 
-static int parse_int64(const char *s, size_t n, int64_t *out)
+int ingest_parse_count(const char *s, size_t n, int64_t *out)
 {
     int64_t v = 0;
 
@@ -266,7 +270,7 @@ static int parse_int64(const char *s, size_t n, int64_t *out)
     return 0;
 }
 
-static int parse_status(const char *s, size_t n, int *out)
+int ingest_parse_status(const char *s, size_t n, int *out)
 {
     int neg = n > 0 && s[0] == '-';
     int v = 0;
@@ -277,6 +281,26 @@ static int parse_status(const char *s, size_t n, int *out)
         v = v * 10 + (s[i] - '0');
     *out = neg ? -v : v;
     return 0;
+}
+
+int ingest_parse_epoch(const char *s, size_t n, int64_t *ms)
+{
+    if (n == 0 || !is_epoch(s, n, 0) || parse_time(s, n, ms) < 0)
+        return -1;
+    return *ms > LATEST_TIME_MS ? -2 : 0;
+}
+
+void ingest_hierarchy_fill(ingest_arena_t *a, const char *s, size_t n, ingest_rec_t *rec)
+{
+    const char *v = memchr(s, '/', n);
+
+    if (v) {
+        rec->hierarchy = ingest_arena_value(a, s, (size_t)(v - s));
+        rec->hierarchy_host = ingest_arena_value(a, v + 1, n - (size_t)(v - s) - 1);
+    } else {
+        rec->hierarchy = ingest_arena_value(a, s, n);
+        rec->warnings |= INGEST_WARN_VALUE;
+    }
 }
 
 /* A tag naming a malware scanner decision: _AMW_ / _AMP_ inside or at the end. */
@@ -397,7 +421,7 @@ static int check_head(const char *s, ingest_tok_t t, int k, ingest_rec_t *rec, c
             why = "time after the year 9999";
         break;
     case 1:
-        if (parse_int64(v, len, &rec->elapsed_ms) < 0)
+        if (ingest_parse_count(v, len, &rec->elapsed_ms) < 0)
             why = "bad elapsed time";
         break;
     case 2:
@@ -408,11 +432,11 @@ static int check_head(const char *s, ingest_tok_t t, int k, ingest_rec_t *rec, c
         sl = memchr(v, '/', len);
         if (!sl || sl == v)
             why = "no result code/HTTP status in";
-        else if (parse_status(sl + 1, len - (size_t)(sl - v) - 1, &rec->http_status) < 0)
+        else if (ingest_parse_status(sl + 1, len - (size_t)(sl - v) - 1, &rec->http_status) < 0)
             why = "bad HTTP status in";
         break;
     default:
-        if (parse_int64(v, len, &rec->bytes) < 0)
+        if (ingest_parse_count(v, len, &rec->bytes) < 0)
             why = "bad byte count";
         break;
     }
@@ -459,16 +483,7 @@ static ingest_line_kind_t parse_record(const char *s, size_t n, size_t pos, inge
     if (rec->user_raw)
         ingest_user_split(a, rec->user_raw, strlen(rec->user_raw), rec);
 
-    /* the server part may be an IPv6 literal: split at the first slash only */
-    v = memchr(s + t[8].start, '/', t[8].end - t[8].start);
-    if (v) {
-        slash = (size_t)(v - s);
-        rec->hierarchy = ingest_arena_value(a, s + t[8].start, slash - t[8].start);
-        rec->hierarchy_host = ingest_arena_value(a, v + 1, t[8].end - slash - 1);
-    } else {
-        rec->hierarchy = ingest_arena_value(a, s + t[8].start, t[8].end - t[8].start);
-        rec->warnings |= INGEST_WARN_VALUE;
-    }
+    ingest_hierarchy_fill(a, s + t[8].start, t[8].end - t[8].start, rec);
     rec->mime = ingest_arena_value(a, s + t[9].vstart, t[9].vend - t[9].vstart);
 
     if (t[6].end - t[6].start == 1 && s[t[6].start] == '-') {
@@ -489,10 +504,90 @@ static void rec_init(ingest_rec_t *rec)
     rec->amp_score = -1;
 }
 
+void ingest_parser_set_format(ingest_parser_t *p, ingest_format_t format)
+{
+    p->format = format;
+}
+
+ingest_format_t ingest_parser_format(const ingest_parser_t *p)
+{
+    return p->format;
+}
+
+static int starts_with(const char *s, size_t n, const char *word)
+{
+    size_t wn = strlen(word);
+    return n >= wn && memcmp(s, word, wn) == 0;
+}
+
+int ingest_is_w3c_start(const char *line, size_t len)
+{
+    size_t i = skip_spaces(line, len, 0);
+
+    return starts_with(line + i, len - i, "#Version:") ||
+           starts_with(line + i, len - i, "#Fields:");
+}
+
+/* A directive at s (already valid UTF-8): 1 taken, 0 not one, -1 unusable #Fields:. */
+static int take_directive(ingest_parser_t *p, const char *s, size_t n, char *reason,
+                          size_t reasonlen)
+{
+    if (n == 0 || s[0] != '#')
+        return 0;
+    if (!starts_with(s, n, "#Fields:"))
+        return 1; /* #Version, #Date, #Software, #System, #Remark: nothing to keep */
+    p->map_failed = ingest_w3c_fields(&p->w3c, s + 8, n - 8, reason, reasonlen) < 0;
+    return p->map_failed ? -1 : 1;
+}
+
+int ingest_parser_directive(ingest_parser_t *p, const char *line, size_t len, char *reason,
+                            size_t reasonlen)
+{
+    size_t n, i;
+
+    if (reason && reasonlen > 0)
+        reason[0] = '\0';
+    while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == '\n'))
+        len--;
+    i = skip_spaces(line, len, 0);
+    if (i >= len || line[i] != '#')
+        return 0;
+    if (len > MAX_LINE) {
+        reject(reason, reasonlen, "directive longer than %d bytes", MAX_LINE);
+        return -1;
+    }
+    if (reserve(p, 3 * len + 1) < 0) {
+        reject(reason, reasonlen, "out of memory for a %zu-byte directive", len);
+        return -1;
+    }
+    n = sanitize(line, len, p->buf);
+    i = skip_spaces(p->buf, n, 0);
+    return take_directive(p, p->buf + i, n - i, reason, reasonlen);
+}
+
+/* A line of a W3C source from `pos` on (after any syslog prefix). */
+static ingest_line_kind_t parse_w3c_line(ingest_parser_t *p, size_t n, size_t pos,
+                                         ingest_arena_t *a, ingest_rec_t *rec, char *reason,
+                                         size_t reasonlen)
+{
+    int rc;
+
+    if (pos >= n)
+        return INGEST_LINE_SKIP;
+    rc = take_directive(p, p->buf + pos, n - pos, reason, reasonlen);
+    if (rc != 0)
+        return rc > 0 ? INGEST_LINE_SKIP : INGEST_LINE_REJECT;
+    if (p->w3c.ncols == 0)
+        return reject(reason, reasonlen,
+                      p->map_failed ? "W3C data line after a #Fields: line that could not be used"
+                                    : "W3C data line before any #Fields: line");
+    return ingest_w3c_parse(&p->w3c, p->buf, n, pos, a, rec, reason, reasonlen);
+}
+
 ingest_line_kind_t ingest_parse_line(ingest_parser_t *p, const char *line, size_t len,
                                      ingest_rec_t *rec, char *reason, size_t reasonlen)
 {
-    size_t n, pos, host = 0, host_len, text;
+    size_t n, pos, host = 0, host_len, text, extra = 0;
     ingest_arena_t a;
     ingest_line_kind_t kind;
 
@@ -503,11 +598,16 @@ ingest_line_kind_t ingest_parse_line(ingest_parser_t *p, const char *line, size_
         len--;
     if (len > MAX_LINE)
         return reject(reason, reasonlen, "line longer than %d bytes", MAX_LINE);
+    if (p->format == INGEST_FORMAT_AUTO && skip_spaces(line, len, 0) < len)
+        p->format = ingest_is_w3c_start(line, len) ? INGEST_FORMAT_W3C : INGEST_FORMAT_NATIVE;
+    if (p->format == INGEST_FORMAT_W3C)
+        extra = ingest_w3c_extra(&p->w3c);
 
     /* the sanitised copy takes up to 3 bytes a byte; the record's strings fit in four
-     * times that (the URL is copied at most four times, everything else at most twice) */
+     * times that (the URL is copied at most four times, everything else at most twice),
+     * plus the names of a W3C line's custom fields */
     text = 3 * len + 1;
-    if (reserve(p, text + 4 * text + 1024) < 0)
+    if (reserve(p, text + 4 * text + 1024 + extra) < 0)
         return reject(reason, reasonlen, "out of memory for a %zu-byte line", len);
     n = sanitize(line, len, p->buf);
     a.base = p->buf + n + 1;
@@ -516,14 +616,17 @@ ingest_line_kind_t ingest_parse_line(ingest_parser_t *p, const char *line, size_
     a.overflow = 0;
 
     pos = skip_prefix(p->buf, n, &host, &host_len);
-    if (pos >= n || !is_epoch(p->buf, n, pos))
-        return INGEST_LINE_SKIP;
-    if (host_len > 0)
-        rec->syslog_host = ingest_arena_dup(&a, p->buf + host, host_len);
-
-    kind = parse_record(p->buf, n, pos, &a, rec, reason, reasonlen);
+    if (p->format == INGEST_FORMAT_W3C) {
+        kind = parse_w3c_line(p, n, pos, &a, rec, reason, reasonlen);
+    } else {
+        if (pos >= n || !is_epoch(p->buf, n, pos))
+            return INGEST_LINE_SKIP;
+        kind = parse_record(p->buf, n, pos, &a, rec, reason, reasonlen);
+    }
     if (kind != INGEST_LINE_ACCESS)
         return kind;
+    if (host_len > 0)
+        rec->syslog_host = ingest_arena_dup(&a, p->buf + host, host_len);
     if (a.overflow)
         return reject(reason, reasonlen, "record does not fit the parser buffer");
     set_malware(rec);

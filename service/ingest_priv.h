@@ -77,6 +77,18 @@ void ingest_acl_parse(ingest_arena_t *a, const char *acl, size_t n, ingest_rec_t
 /* Fills the verdict fields of `rec` from the block text (without its brackets). */
 void ingest_verdict_parse(ingest_arena_t *a, const char *s, size_t n, ingest_rec_t *rec);
 
+/* A non-negative decimal integer of up to 6 digits; -1 for an empty value or "-", -2 for
+ * anything else. */
+int ingest_small_int(const char *s, size_t n);
+
+/* Sets wbrs_raw (an arena string or NULL) and, when it is a score, wbrs and has_wbrs;
+ * anything but a score or "ns" sets INGEST_WARN_WBRS. */
+void ingest_wbrs_set(const char *raw, ingest_rec_t *rec);
+
+/* Sets sha256 from 64 hex digits (lower-cased); empty or "-" is no value, anything else
+ * sets INGEST_WARN_SHA256 and leaves sha256 NULL. */
+void ingest_sha_set(ingest_arena_t *a, const char *s, size_t n, ingest_rec_t *rec);
+
 /* Splits a user field (already unquoted, not "-") into domain, name and realm. */
 void ingest_user_split(ingest_arena_t *a, const char *s, size_t n, ingest_rec_t *rec);
 
@@ -96,5 +108,54 @@ int ingest_ip_canon(const char *s, size_t n, char *out);
 
 /* The port implied by a URL scheme (http 80, https 443, ftp 21, tunnel 443), else 0. */
 int ingest_default_port(const char *scheme, size_t n);
+
+/* ---- shared with the W3C reader (ingest_parse.c) ---- */
+
+ingest_line_kind_t ingest_reject(char *reason, size_t reasonlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Epoch seconds with up to 3 decimals (more are cut) into ms: 0, -1 when the text is not
+ * one, -2 when it is after the year 9999. */
+int ingest_parse_epoch(const char *s, size_t n, int64_t *ms);
+
+/* Up to 15 decimal digits; -1 for anything else. */
+int ingest_parse_count(const char *s, size_t n, int64_t *out);
+
+/* An HTTP status as logged: up to 4 digits, optionally negative; -1 for anything else. */
+int ingest_parse_status(const char *s, size_t n, int *out);
+
+/* The hierarchy field "CODE/server" (the server may be an IPv6 literal: split at the first
+ * slash); without a slash the whole value is the code and INGEST_WARN_VALUE is set. */
+void ingest_hierarchy_fill(ingest_arena_t *a, const char *s, size_t n, ingest_rec_t *rec);
+
+/* ---- W3C format (ingest_w3c.c) ---- */
+
+/*
+ * The column map of a W3C source: the record field each column fills, and every column's
+ * name, for the columns no record field takes (kept with their values in custom_post).
+ * The names are copied once per #Fields: line, never per data line.
+ */
+#define INGEST_W3C_MAX_COLS 256
+typedef struct ingest_w3c_map {
+    int ncols; /* 0 until a usable #Fields: line */
+    unsigned char id[INGEST_W3C_MAX_COLS];
+    unsigned name_off[INGEST_W3C_MAX_COLS];
+    char *names; /* NUL-terminated names, back to back */
+    size_t names_len, names_cap;
+} ingest_w3c_map_t;
+
+/* Builds the map from the text after "#Fields:"; -1 with a reason when it cannot be used
+ * (the map is then empty). */
+int ingest_w3c_fields(ingest_w3c_map_t *m, const char *s, size_t n, char *reason, size_t reasonlen);
+
+void ingest_w3c_map_free(ingest_w3c_map_t *m);
+
+/* Arena bytes a data line may need beyond those of a native line of the same length. */
+size_t ingest_w3c_extra(const ingest_w3c_map_t *m);
+
+/* Parses the data line s[pos..n) by the map (which has columns). */
+ingest_line_kind_t ingest_w3c_parse(const ingest_w3c_map_t *m, const char *s, size_t n, size_t pos,
+                                    ingest_arena_t *a, ingest_rec_t *rec, char *reason,
+                                    size_t reasonlen);
 
 #endif

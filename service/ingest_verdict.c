@@ -1,21 +1,32 @@
 /*
  * ingest_verdict.c - the scanning verdict block between < and >.
  *
- * The layout is chosen by the number of fields (wsa-logs.md 1.5): 38 is the documented
- * 8.x-11.5 layout, 43 to 45 the 11.7+ layout with one field inserted at 23. Any other size
- * keeps only the two fields that every era puts first (category and WBRS), with a
- * warning, and the whole block raw.
+ * The layout is chosen by the number of fields (wsa-logs.md 1.5): 17 is the 6.x layout, 32
+ * the 7.x layout (the 38-field layout without its AMP fields), 38 the documented 8.x-11.5
+ * layout, 43 to 45 the 11.7+ layout with one field inserted at 23. Any other size keeps
+ * only the two fields that every era puts first (category and WBRS), with a warning, and
+ * the whole block raw.
+ *
+ * The 15-field block is known only from the Sentinel sample, where every field past the
+ * WBRS score is empty or a bare 0. It is read as the 6.x layout without its last two
+ * fields (the request- and response-side categories): category, WBRS, five Webroot, six
+ * McAfee fields and the two DLP verdicts. UNVERIFIED: no Cisco source shows this size;
+ * only fields 1 and 2, which every era puts first, are taken from it.
  */
 #include <string.h>
 #include "ingest_priv.h"
 
-/* 1-based positions of the fields kept, per layout. */
+/* 1-based positions of the fields kept, per layout; 0 where the layout has no such field. */
 typedef struct layout {
     const char *format;
     int resp_verdict, category_full, threat_type, avc_app, amp_verdict, amp_name, amp_score,
         amp_file, sha;
 } layout_t;
 
+/* 6.x: category, WBRS, then scanner verdicts and categories that no record field holds */
+static const layout_t layout_15 = {"squid-15", 0, 0, 0, 0, 0, 0, 0, 0, 0};
+static const layout_t layout_17 = {"squid-17", 0, 0, 0, 0, 0, 0, 0, 0, 0};
+static const layout_t layout_32 = {"squid-32", 22, 0, 23, 24, 0, 0, 0, 0, 0};
 static const layout_t layout_a = {"squid-38", 22, 0, 23, 24, 33, 34, 35, 37, 38};
 static const layout_t layout_b[3] = {
     {"squid-43", 22, 23, 24, 25, 34, 35, 36, 38, 39},
@@ -38,18 +49,10 @@ static const char *field(const block_t *b, int pos)
     return ingest_arena_value(b->a, b->s + b->csv->vstart[i], b->csv->vend[i] - b->csv->vstart[i]);
 }
 
-/* A non-negative decimal integer, -1 for an empty value, -2 for anything else. */
-static int small_int(const block_t *b, int pos)
+int ingest_small_int(const char *s, size_t n)
 {
-    int i = pos - 1;
-    const char *s;
-    size_t n;
     int v = 0;
 
-    if (i < 0 || i >= b->csv->count)
-        return -1;
-    s = b->s + b->csv->vstart[i];
-    n = b->csv->vend[i] - b->csv->vstart[i];
     if (n == 0 || (n == 1 && s[0] == '-'))
         return -1;
     if (n > 6)
@@ -60,6 +63,15 @@ static int small_int(const block_t *b, int pos)
         v = v * 10 + (s[k] - '0');
     }
     return v;
+}
+
+static int small_int(const block_t *b, int pos)
+{
+    int i = pos - 1;
+
+    if (i < 0 || i >= b->csv->count)
+        return -1;
+    return ingest_small_int(b->s + b->csv->vstart[i], b->csv->vend[i] - b->csv->vstart[i]);
 }
 
 /* -10 .. 10 with an optional fraction; anything else is not a score. */
@@ -92,9 +104,9 @@ static int wbrs_value(const char *s, double *out)
     return 0;
 }
 
-static void set_wbrs(const block_t *b, ingest_rec_t *rec)
+void ingest_wbrs_set(const char *raw, ingest_rec_t *rec)
 {
-    rec->wbrs_raw = field(b, 2);
+    rec->wbrs_raw = raw;
     if (!rec->wbrs_raw || strcmp(rec->wbrs_raw, "ns") == 0)
         return;
     if (wbrs_value(rec->wbrs_raw, &rec->wbrs) == 0)
@@ -103,11 +115,8 @@ static void set_wbrs(const block_t *b, ingest_rec_t *rec)
         rec->warnings |= INGEST_WARN_WBRS;
 }
 
-static void set_sha(const block_t *b, int pos, ingest_rec_t *rec)
+void ingest_sha_set(ingest_arena_t *a, const char *s, size_t n, ingest_rec_t *rec)
 {
-    int i = pos - 1;
-    const char *s = b->s + b->csv->vstart[i];
-    size_t n = b->csv->vend[i] - b->csv->vstart[i];
     char hex[65];
 
     if (n == 0 || (n == 1 && s[0] == '-'))
@@ -126,7 +135,16 @@ static void set_sha(const block_t *b, int pos, ingest_rec_t *rec)
         }
         hex[k] = c;
     }
-    rec->sha256 = ingest_arena_dup(b->a, hex, 64);
+    rec->sha256 = ingest_arena_dup(a, hex, 64);
+}
+
+static void set_sha(const block_t *b, int pos, ingest_rec_t *rec)
+{
+    int i = pos - 1;
+
+    if (i < 0 || i >= b->csv->count)
+        return;
+    ingest_sha_set(b->a, b->s + b->csv->vstart[i], b->csv->vend[i] - b->csv->vstart[i], rec);
 }
 
 static int set_int(const block_t *b, int pos, ingest_rec_t *rec)
@@ -154,7 +172,13 @@ void ingest_verdict_parse(ingest_arena_t *a, const char *s, size_t n, ingest_rec
      * others hold; the broken value itself is only in verdict_raw */
     if (csv.bad >= 0)
         rec->warnings |= INGEST_WARN_VALUE;
-    if (csv.count == 38)
+    if (csv.count == 15)
+        l = &layout_15;
+    else if (csv.count == 17)
+        l = &layout_17;
+    else if (csv.count == 32)
+        l = &layout_32;
+    else if (csv.count == 38)
         l = &layout_a;
     else if (csv.count >= 43 && csv.count <= 45)
         l = &layout_b[csv.count - 43];
@@ -165,19 +189,21 @@ void ingest_verdict_parse(ingest_arena_t *a, const char *s, size_t n, ingest_rec
         if (csv.bad < 0 || csv.bad >= 1)
             rec->category = field(&b, 1);
         if (csv.bad < 0 || csv.bad >= 2)
-            set_wbrs(&b, rec);
+            ingest_wbrs_set(field(&b, 2), rec);
         return;
     }
 
     rec->format = l->format;
     rec->category = field(&b, 1);
-    set_wbrs(&b, rec);
+    ingest_wbrs_set(field(&b, 2), rec);
     rec->resp_verdict_name = field(&b, l->resp_verdict);
     rec->category_full = field(&b, l->category_full);
     rec->threat_type = field(&b, l->threat_type);
-    rec->avc_app = field(&b, l->avc_app);
-    rec->avc_type = field(&b, l->avc_app + 1);
-    rec->avc_behavior = field(&b, l->avc_app + 2);
+    if (l->avc_app > 0) {
+        rec->avc_app = field(&b, l->avc_app);
+        rec->avc_type = field(&b, l->avc_app + 1);
+        rec->avc_behavior = field(&b, l->avc_app + 2);
+    }
     rec->amp_verdict = set_int(&b, l->amp_verdict, rec);
     rec->amp_threat_name = field(&b, l->amp_name);
     rec->amp_score = set_int(&b, l->amp_score, rec);

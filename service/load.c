@@ -448,6 +448,92 @@ static void report_held(const load_run_t *r)
                 LOAD_SETTLE_S);
 }
 
+/*
+ * A W3C file names its columns only in its #Fields: lines, so a run that starts part-way
+ * must read them again before the lines it continues with: the file's first line says
+ * whether it is W3C (unless the caller forced a format), and the last #Fields: line
+ * before the offset is the column map in force there. Finding it costs one pass over the
+ * bytes before the offset, and only for W3C files.
+ */
+#define W3C_SCAN_CHUNK 65536
+
+/* Keeps a complete line when it is a #Fields: line (the buffers are swapped). */
+static void keep_fields(char **line, size_t line_len, char **last, size_t *last_len)
+{
+    char *t;
+
+    if (line_len < 8 || memcmp(*line, "#Fields:", 8) != 0)
+        return;
+    t = *last;
+    *last = *line;
+    *line = t;
+    *last_len = line_len;
+}
+
+static int resume_w3c(load_run_t *r)
+{
+    ingest_format_t format = ingest_parser_format(r->parser);
+    char *chunk = NULL, *line = NULL, *last = NULL, reason[REASON_LEN];
+    size_t line_len = 0, last_len = 0;
+    int capturing = 0, at_start = 1, rc = -1;
+
+    if (format == INGEST_FORMAT_AUTO) {
+        format = ingest_is_w3c_start((const char *)r->head, r->probe.head_len)
+                     ? INGEST_FORMAT_W3C
+                     : INGEST_FORMAT_NATIVE;
+        ingest_parser_set_format(r->parser, format);
+    }
+    if (format != INGEST_FORMAT_W3C)
+        return 0;
+    chunk = malloc(W3C_SCAN_CHUNK);
+    line = malloc(LOAD_MAX_LINE);
+    last = malloc(LOAD_MAX_LINE);
+    if (chunk == NULL || line == NULL || last == NULL) {
+        fail(r, "out of memory", NULL);
+        goto out;
+    }
+    for (int64_t off = 0; off < r->src.offset;) {
+        size_t want =
+            r->src.offset - off < W3C_SCAN_CHUNK ? (size_t)(r->src.offset - off) : W3C_SCAN_CHUNK;
+        if (read_at(r, off, chunk, want) != 0) {
+            fail_read(r);
+            goto out;
+        }
+        for (size_t i = 0; i < want;) {
+            char *nl = memchr(chunk + i, '\n', want - i);
+            size_t end = nl != NULL ? (size_t)(nl - chunk) : want;
+
+            if (at_start && chunk[i] == '#')
+                capturing = 1;
+            if (capturing) {
+                size_t take =
+                    end - i < LOAD_MAX_LINE - line_len ? end - i : LOAD_MAX_LINE - line_len;
+                memcpy(line + line_len, chunk + i, take);
+                line_len += take;
+            }
+            at_start = nl != NULL;
+            if (nl != NULL && capturing) {
+                keep_fields(&line, line_len, &last, &last_len);
+                capturing = 0;
+                line_len = 0;
+            }
+            i = end + 1;
+        }
+        off += (int64_t)want;
+    }
+    if (last_len > 0 &&
+        ingest_parser_directive(r->parser, last, last_len, reason, sizeof(reason)) < 0)
+        log_msg(LOG_LEVEL_WARN, "ingest",
+                "%s: the #Fields: line in force at byte %" PRId64 " cannot be used: %s", r->path,
+                r->src.offset, reason);
+    rc = 0;
+out:
+    free(chunk);
+    free(line);
+    free(last);
+    return rc;
+}
+
 int load_source(store_t *st, const char *path, const load_opts_t *opts, load_counts_t *counts,
                 char *err, size_t errlen)
 {
@@ -471,6 +557,9 @@ int load_source(store_t *st, const char *path, const load_opts_t *opts, load_cou
         fail(&r, "out of memory", NULL);
         goto out;
     }
+    ingest_parser_set_format(r.parser, r.opts->format);
+    if (r.is_file && r.src.offset > 0 && resume_w3c(&r) != 0)
+        goto out;
     bound_file(&r);
     rc = read_all(&r, counts);
     if (rc != 0)

@@ -4,8 +4,10 @@
  *
  * Expected counts for tests/data/sentinel-ciscowsa.log, by line (see parse_expected.tsv,
  * worked out by hand from wsa-logs.md): lines 1-6, 8 and 9 are not access records
- * (skipped: 8); 11-25 parse cleanly (stored: 15, of which 11-23 are the 13 identical
- * lines); 7, 10 and 26-36 carry a parse warning (warned: 13); nothing is rejected.
+ * (skipped: 8); 7, 10 (32-field blocks), 11-28 and 30-33 (15-field blocks from 26 on) parse
+ * cleanly (stored: 24, of which 11-23 are the 13 identical lines); 29 (WBRS -9.1.0), 34,
+ * 35 (39-field blocks) and 36 (a broken SHA-256) carry a parse warning (warned: 4);
+ * nothing is rejected.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -186,7 +188,7 @@ static void test_sentinel_twice(void **state)
     unsigned char md[SHA256_DIGEST_LENGTH];
     char sql[256];
 
-    assert_counts(load(f, SENTINEL, NULL), 36, 15, 13, 0, 8);
+    assert_counts(load(f, SENTINEL, NULL), 36, 24, 4, 0, 8);
     assert_int_equal(scalar(f, "SELECT count(*) FROM transactions"), 28);
     assert_int_equal(scalar(f, "SELECT count(*) FROM rejects"), 0);
     assert_int_equal(scalar(f, "SELECT count(*) FROM sources"), 1);
@@ -268,11 +270,11 @@ static void test_grown_long_file(void **state)
     path_in(f, "grow.log", path, sizeof(path));
     assert_true(f->line_start[20] > 1024);
     write_file(path, "wb", f->sentinel, f->line_start[20]);
-    /* 1-6, 8, 9 skipped; 7, 10 warned; 11-20 stored */
-    assert_counts(load(f, path, NULL), 20, 10, 2, 0, 8);
+    /* 1-6, 8, 9 skipped; 7, 10, 11-20 stored */
+    assert_counts(load(f, path, NULL), 20, 12, 0, 0, 8);
     write_file(path, "ab", f->sentinel + f->line_start[20], SENTINEL_SIZE - f->line_start[20]);
-    /* 21-25 stored; 26-36 warned */
-    assert_counts(load(f, path, NULL), 16, 5, 11, 0, 0);
+    /* 21-28, 30-33 stored; 29, 34-36 warned */
+    assert_counts(load(f, path, NULL), 16, 12, 4, 0, 0);
     assert_int_equal(scalar(f, "SELECT count(*) FROM sources"), 1);
     assert_int_equal(scalar(f, "SELECT count(*) FROM transactions"), 28);
     /* and the whole sample is that same source */
@@ -291,7 +293,7 @@ static void test_grown_short_file(void **state)
     assert_counts(load(f, path, NULL), 3, 0, 0, 0, 3);
     assert_int_equal(scalar(f, "SELECT prefix_len FROM sources"), f->line_start[3]);
     write_file(path, "ab", f->sentinel + f->line_start[3], SENTINEL_SIZE - f->line_start[3]);
-    assert_counts(load(f, path, NULL), 33, 15, 13, 0, 5);
+    assert_counts(load(f, path, NULL), 33, 24, 4, 0, 5);
     assert_int_equal(scalar(f, "SELECT count(*) FROM sources"), 1);
     assert_int_equal(scalar(f, "SELECT prefix_len FROM sources"), 1024);
     assert_counts(load(f, SENTINEL, NULL), 0, 0, 0, 0, 0);
@@ -338,9 +340,9 @@ static void test_stdin_twice(void **state)
 {
     fixture_t *f = *state;
 
-    assert_counts(load_stdin(f, SENTINEL), 36, 15, 13, 0, 8);
+    assert_counts(load_stdin(f, SENTINEL), 36, 24, 4, 0, 8);
     /* a regular file on fd 0 has an identity, but "-" never does: each run is new */
-    assert_counts(load_stdin(f, SENTINEL), 36, 15, 13, 0, 8);
+    assert_counts(load_stdin(f, SENTINEL), 36, 24, 4, 0, 8);
     assert_int_equal(scalar(f, "SELECT count(*) FROM transactions"), 56);
     assert_int_equal(scalar(f, "SELECT count(*) FROM sources WHERE head IS NULL"), 2);
     assert_int_equal(scalar(f, "SELECT count(*) FROM sources WHERE name = 'stdin'"), 2);
@@ -507,8 +509,8 @@ static void test_failure_mid_load(void **state)
     assert_int_equal(load_source(f->st, SENTINEL, &small, &c, err, sizeof(err)), -1);
     assert_non_null(strstr(err, SENTINEL));
     assert_non_null(strstr(err, "database or disk is full"));
-    /* lines 1-35: 8 skipped, 15 stored, 12 warned */
-    assert_counts(c, 35, 15, 12, 0, 8);
+    /* lines 1-35: 8 skipped, 24 stored, 3 warned (29, 34, 35) */
+    assert_counts(c, 35, 24, 3, 0, 8);
     assert_int_equal(scalar(f, "SELECT count(*) FROM transactions"), 27);
     snprintf(sql, sizeof(sql), "SELECT offset = %zu FROM sources", f->line_start[35]);
     assert_int_equal(scalar(f, sql), 1);
@@ -686,16 +688,16 @@ static void test_cut_copy_not_read(void **state)
     /* lines 1-20 and 100 bytes of line 21, written just now: the 100 bytes are held */
     path_in(f, "live.log", live, sizeof(live));
     write_file(live, "wb", f->sentinel, at + 100);
-    assert_counts(load(f, live, NULL), 20, 10, 2, 0, 8);
+    assert_counts(load(f, live, NULL), 20, 12, 0, 0, 8);
     /* a copy with 50 bytes of line 21, idle: the source was seen with 100 */
     path_in(f, "copy.log", copy, sizeof(copy));
     write_file(copy, "wb", f->sentinel, at + 50);
     set_mtime_ago(copy, 120);
     assert_counts(load(f, copy, NULL), 0, 0, 0, 0, 0);
     assert_int_equal(scalar(f, "SELECT count(*) FROM rejects"), 0);
-    /* the live file finished: lines 21-25 stored, 26-36 warned */
+    /* the live file finished: lines 21-28, 30-33 stored, 29, 34-36 warned */
     write_file(live, "wb", f->sentinel, SENTINEL_SIZE);
-    assert_counts(load(f, live, NULL), 16, 5, 11, 0, 0);
+    assert_counts(load(f, live, NULL), 16, 12, 4, 0, 0);
     assert_int_equal(scalar(f, "SELECT count(*) FROM transactions"), 28);
     assert_int_equal(scalar(f, "SELECT count(*) FROM sources"), 1);
 }
@@ -713,10 +715,10 @@ static void test_early_copy_after_growth(void **state)
     write_file(snap, "wb", f->sentinel, f->line_start[12]);
     path_in(f, "tiny.log", tiny, sizeof(tiny));
     write_file(tiny, "wb", f->sentinel, f->line_start[3]);
-    /* 1-6, 8, 9 skipped; 7, 10 warned; 11, 12 stored */
-    assert_counts(load(f, snap, NULL), 12, 2, 2, 0, 8);
-    /* the grown file: 13-25 stored, 26-36 warned */
-    assert_counts(load(f, SENTINEL, NULL), 24, 13, 11, 0, 0);
+    /* 1-6, 8, 9 skipped; 7, 10, 11, 12 stored */
+    assert_counts(load(f, snap, NULL), 12, 4, 0, 0, 8);
+    /* the grown file: 13-28, 30-33 stored, 29, 34-36 warned */
+    assert_counts(load(f, SENTINEL, NULL), 24, 20, 4, 0, 0);
     assert_counts(load(f, snap, NULL), 0, 0, 0, 0, 0);
     assert_counts(load(f, tiny, NULL), 0, 0, 0, 0, 0);
     path_in(f, "moved.log", moved, sizeof(moved));
@@ -756,18 +758,18 @@ static void test_same_head_two_files(void **state)
     write_lines_1_19_and(f, b, two);
     assert_true(f->line_start[19] + strlen(syslog_line) + 1 + strlen(clean_line) + 1 >
                 f->line_start[20]);
-    /* lines 1-20: 1-6, 8, 9 skipped, 7 and 10 warned, 11-20 stored */
-    assert_counts(load(f, a, NULL), 20, 10, 2, 0, 8);
-    /* lines 1-19 as in a.log (9 stored), then two lines of its own */
-    assert_counts(load(f, b, NULL), 21, 11, 2, 0, 8);
+    /* lines 1-20: 1-6, 8, 9 skipped, 7, 10 and 11-20 stored */
+    assert_counts(load(f, a, NULL), 20, 12, 0, 0, 8);
+    /* lines 1-19 as in a.log (11 stored), then two lines of its own */
+    assert_counts(load(f, b, NULL), 21, 13, 0, 0, 8);
     assert_int_equal(scalar(f, "SELECT count(*) FROM sources"), 2);
 
     /* c.log: shorter than the whole sample, whose line 20 it does not have, and not b.log */
-    assert_counts(load(f, SENTINEL, NULL), 16, 5, 11, 0, 0);
+    assert_counts(load(f, SENTINEL, NULL), 16, 12, 4, 0, 0);
     path_in(f, "c.log", c, sizeof(c));
     write_lines_1_19_and(f, c, one);
     assert_true(f->line_start[19] + strlen(clean_line) + 1 < SENTINEL_SIZE);
-    assert_counts(load(f, c, NULL), 20, 10, 2, 0, 8);
+    assert_counts(load(f, c, NULL), 20, 12, 0, 0, 8);
     assert_int_equal(scalar(f, "SELECT count(*) FROM sources"), 3);
     /* 28 of the sample, 13 of b.log, 12 of c.log (warned lines are stored too) */
     assert_int_equal(scalar(f, "SELECT count(*) FROM transactions"), 28 + 13 + 12);
@@ -786,7 +788,7 @@ static void test_differs_before_offset(void **state)
     fixture_t *f = *state;
     char path[160];
 
-    assert_counts(load(f, SENTINEL, NULL), 36, 15, 13, 0, 8);
+    assert_counts(load(f, SENTINEL, NULL), 36, 24, 4, 0, 8);
     path_in(f, "edited.log", path, sizeof(path));
     write_file(path, "wb", f->sentinel, f->line_start[35]);
     write_file(path, "ab", clean_line, strlen(clean_line));
@@ -794,8 +796,8 @@ static void test_differs_before_offset(void **state)
     write_file(path, "ab", clean_line, strlen(clean_line));
     write_file(path, "ab", "\n", 1);
     assert_true(f->line_start[35] + 2 * (strlen(clean_line) + 1) > SENTINEL_SIZE);
-    /* lines 1-35 (15 stored, 12 warned, 8 skipped) and two clean lines */
-    assert_counts(load(f, path, NULL), 37, 17, 12, 0, 8);
+    /* lines 1-35 (24 stored, 3 warned, 8 skipped) and two clean lines */
+    assert_counts(load(f, path, NULL), 37, 26, 3, 0, 8);
     assert_int_equal(scalar(f, "SELECT count(*) FROM sources"), 2);
     assert_int_equal(scalar(f, "SELECT count(*) FROM transactions"), 28 + 29);
 }
@@ -1011,6 +1013,64 @@ static void test_gzip_corrupt(void **state)
     free(gz);
 }
 
+/*
+ * A W3C file resumed part-way: the run reads again the #Fields: line in force at its
+ * offset (the second one, which changed the column order), so the appended lines are read
+ * by that map and not taken for native lines.
+ */
+static void test_w3c_resumed(void **state)
+{
+    static const char first[] = "#Version: 1.0\n"
+                                "#Fields: timestamp c-ip cs-url\n"
+                                "1700000000.000 192.0.2.1 http://a.example.com/\n"
+                                "#Fields: c-ip timestamp cs-url x-foo\n"
+                                "192.0.2.2 1700000001.000 http://b.example.com/ bar\n";
+    static const char more[] = "192.0.2.3 1700000002.000 http://c.example.com/ baz\n"
+                               "#Remark: nothing to keep\n";
+    fixture_t *f = *state;
+    char path[160];
+
+    path_in(f, "aclog.w3c", path, sizeof(path));
+    write_file(path, "wb", first, sizeof(first) - 1);
+    /* three directives skipped, two records */
+    assert_counts(load(f, path, NULL), 5, 2, 0, 0, 3);
+    write_file(path, "ab", more, sizeof(more) - 1);
+    assert_counts(load(f, path, NULL), 2, 1, 0, 0, 1);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM sources"), 1);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM transactions WHERE client_ip = '192.0.2.3' "
+                               "AND time_ms = 1700000002000 AND url = 'http://c.example.com/' "
+                               "AND custom_post = 'x-foo=baz' AND format = 'w3c'"),
+                     1);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM transactions WHERE client_ip = '192.0.2.2' "
+                               "AND time_ms = 1700000001000 AND custom_post = 'x-foo=bar'"),
+                     1);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM transactions WHERE client_ip = '192.0.2.1' "
+                               "AND time_ms = 1700000000000 AND custom_post IS NULL"),
+                     1);
+    assert_counts(load(f, path, NULL), 0, 0, 0, 0, 0);
+}
+
+/* --format w3c: a stream that starts mid-file; its data before a #Fields: line is rejected. */
+static void test_w3c_forced(void **state)
+{
+    static const char text[] = "1700000003.000 192.0.2.4\n"
+                               "#Fields: timestamp c-ip\n"
+                               "1700000004.000 192.0.2.5\n";
+    load_opts_t w3c = {.format = INGEST_FORMAT_W3C};
+    fixture_t *f = *state;
+    char path[160];
+
+    path_in(f, "mid.w3c", path, sizeof(path));
+    write_file(path, "wb", text, sizeof(text) - 1);
+    assert_counts(load(f, path, &w3c), 3, 1, 0, 1, 1);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM rejects WHERE reason = "
+                               "'W3C data line before any #Fields: line' AND offset = 0"),
+                     1);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM transactions WHERE client_ip = '192.0.2.5' "
+                               "AND time_ms = 1700000004000"),
+                     1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1035,6 +1095,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_early_copy_after_growth, setup, teardown),
         cmocka_unit_test_setup_teardown(test_same_head_two_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_differs_before_offset, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_w3c_resumed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_w3c_forced, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gzip_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gzip_copy_of_plain, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gzip_members, setup, teardown),

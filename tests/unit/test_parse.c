@@ -365,8 +365,9 @@ static void test_sentinel_totals(void **state)
 
     (void)state;
     count_kinds("sentinel-ciscowsa.log", c);
-    assert_int_equal(c[0], 15); /* 11-23 (13 identical), 24, 25 */
-    assert_int_equal(c[1], 13); /* 7, 10, 26-36 */
+    /* 7, 10 (32 fields), 11-23 (13 identical), 24, 25, 26-28 and 30-33 (15 fields) */
+    assert_int_equal(c[0], 24);
+    assert_int_equal(c[1], 4); /* 29 (WBRS -9.1.0), 34, 35 (39 fields), 36 (SHA) */
     assert_int_equal(c[2], 0);
     assert_int_equal(c[3], 8); /* 1-6, 8, 9 */
 }
@@ -377,8 +378,8 @@ static void test_own_totals(void **state)
 
     (void)state;
     count_kinds("own-shapes.log", c);
-    assert_int_equal(c[0], 12);
-    assert_int_equal(c[1], 5); /* 9, 10, 11, 13, 14 */
+    assert_int_equal(c[0], 15); /* 1-12 and 15-17 */
+    assert_int_equal(c[1], 2);  /* 13 (no block), 14 (WBRS, SHA, ACL) */
     assert_int_equal(c[2], 12);
     assert_int_equal(c[3], 6);
 }
@@ -683,15 +684,628 @@ static void test_action_names(void **state)
     assert_string_equal(ingest_action_name(INGEST_ACTION_ERROR), "error");
 }
 
+/* ---- native shapes, one value at a time (point 1 of issue 3) ---- */
+
+/* A native line with the given middle fields and a 38-field block (category at 1 and 20,
+ * WBRS 2, response verdict name 22, AMP verdict 33). */
+static ingest_line_kind_t parse_native(ingest_parser_t *p, const char *code, const char *method,
+                                       const char *url, const char *user, const char *hier,
+                                       const char *acl, const char *cat, const char *wbrs,
+                                       const char *resp, const char *amp, ingest_rec_t *rec)
+{
+    char line[2048], reason[128];
+
+    snprintf(line, sizeof(line),
+             "1700000000.125 42 192.0.2.7 %s 5120 %s %s %s %s text/html %s "
+             "<%s,%s,-,\"-\",-,-,-,-,\"-\",-,-,-,\"-\",-,-,\"-\",\"-\",-,-,%s,-,%s,\"-\","
+             "\"Unknown\",\"Unknown\",\"-\",\"-\",0.00,0,-,\"-\",\"-\",%s,\"-\",-,0,\"-\",\"-\"> -",
+             code, method, url, user, hier, acl, cat, wbrs, cat, resp, amp);
+    return ingest_parse_line(p, line, strlen(line), rec, reason, sizeof(reason));
+}
+
+#define PLAIN(p, rec)                                                                              \
+    parse_native(p, "TCP_MISS/200", "GET", "http://www.example.com/", "-",                         \
+                 "DIRECT/www.example.com", "DEFAULT_CASE_12-AP-ID-NONE-NONE-NONE-DG-NONE",         \
+                 "IW_comp", "6.9", "\"-\"", "0", rec)
+
+static void test_native_acl_parts(void **state)
+{
+    ingest_parser_t *p = ingest_parser_new();
+    ingest_rec_t r;
+
+    (void)state;
+    /* 6 parts: tag, access, identity, DLP, external DLP, routing; the _7 suffix goes */
+    assert_int_equal(parse_native(p, "TCP_MISS/200", "GET", "http://a.example.com/", "-",
+                                  "DIRECT/a.example.com", "ALLOW_WBRS_7-Pol.A-Id_B-DLP1-EXT1-Rt1",
+                                  "IW_comp", "6.9", "\"-\"", "0", &r),
+                     INGEST_LINE_ACCESS);
+    assert_string_equal(r.acl_tag, "ALLOW_WBRS");
+    assert_string_equal(r.access_policy, "Pol.A");
+    assert_string_equal(r.identity_policy, "Id_B");
+    assert_null(r.malware_policy);
+    assert_string_equal(r.dlp_policy, "DLP1");
+    assert_string_equal(r.ext_dlp_policy, "EXT1");
+    assert_string_equal(r.routing_policy, "Rt1");
+    assert_null(r.tap_policy);
+    assert_int_equal(r.warnings, 0);
+    /* 7 parts: the outbound malware policy comes third */
+    assert_int_equal(parse_native(p, "TCP_MISS/200", "GET", "http://a.example.com/", "-",
+                                  "DIRECT/a.example.com", "DEFAULT_CASE_11-P-I-OMP-D-E-R",
+                                  "IW_comp", "6.9", "\"-\"", "0", &r),
+                     INGEST_LINE_ACCESS);
+    assert_string_equal(r.acl_tag, "DEFAULT_CASE");
+    assert_string_equal(r.access_policy, "P");
+    assert_string_equal(r.identity_policy, "I");
+    assert_string_equal(r.malware_policy, "OMP");
+    assert_string_equal(r.dlp_policy, "D");
+    assert_string_equal(r.ext_dlp_policy, "E");
+    assert_string_equal(r.routing_policy, "R");
+    assert_null(r.tap_policy);
+    /* 8 parts: the web traffic tap policy last; a tag without a number keeps its name */
+    assert_int_equal(parse_native(p, "TCP_MISS/200", "GET", "http://a.example.com/", "-",
+                                  "DIRECT/a.example.com", "DECRYPT_WEBCAT-P-I-OMP-D-E-R-Tap1",
+                                  "IW_comp", "6.9", "\"-\"", "0", &r),
+                     INGEST_LINE_ACCESS);
+    assert_string_equal(r.acl_tag, "DECRYPT_WEBCAT");
+    assert_string_equal(r.routing_policy, "R");
+    assert_string_equal(r.tap_policy, "Tap1");
+    assert_int_equal(r.action, INGEST_ACTION_ALLOWED);
+    /* 5 parts: tag kept, policies not guessed, ACL warning */
+    assert_int_equal(parse_native(p, "TCP_MISS/200", "GET", "http://a.example.com/", "-",
+                                  "DIRECT/a.example.com", "BLOCK_ADMIN_3-P-I-D-E", "IW_comp", "6.9",
+                                  "\"-\"", "0", &r),
+                     INGEST_LINE_ACCESS);
+    assert_string_equal(r.acl_tag, "BLOCK_ADMIN");
+    assert_null(r.access_policy);
+    assert_int_equal(r.warnings, INGEST_WARN_ACL);
+    ingest_parser_free(p);
+}
+
+static void test_native_actions(void **state)
+{
+    static const struct {
+        const char *acl;
+        ingest_action_t action;
+        int malware;
+    } cases[] = {
+        {"BLOCK_AMW_REQ_3-P-I-O-D-E-R-T", INGEST_ACTION_BLOCKED, 1},
+        {"MONITOR_AMW_RESP_URL_258-P-I-O-D-E-R-T", INGEST_ACTION_MONITORED, 1},
+        {"BLOCK_ADMIN_FILE_TYPE_1-P-I-O-D-E-R-T", INGEST_ACTION_BLOCKED, 0},
+        {"BLOCK_CONTINUE_CUSTOMCAT_2-P-I-O-D-E-R-T", INGEST_ACTION_WARNED, 0},
+        {"DROP_WBRS_4-P-I-O-D-E-R-T", INGEST_ACTION_DROPPED, 0},
+        {"PASSTHRU_CUSTOMCAT_7-P-I-O-D-E-R-T", INGEST_ACTION_ALLOWED, 0},
+        {"SAAS_AUTH_0-P-I-O-D-E-R-T", INGEST_ACTION_ALLOWED, 0},
+        {"NO_AUTHORIZATION_0-P-I-O-D-E-R-T", INGEST_ACTION_BLOCKED, 0},
+        {"OTHER-NONE-I-O-D-E-R-T", INGEST_ACTION_ERROR, 0},
+        {"WHATEVER_NEW_9-P-I-O-D-E-R-T", INGEST_ACTION_ERROR, 0},
+    };
+    ingest_parser_t *p = ingest_parser_new();
+    ingest_rec_t r;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        assert_int_equal(parse_native(p, "TCP_DENIED/403", "GET", "http://a.example.com/", "-",
+                                      "DIRECT/a.example.com", cases[i].acl, "IW_comp", "6.9",
+                                      "\"-\"", "0", &r),
+                         INGEST_LINE_ACCESS);
+        assert_int_equal(r.action, cases[i].action);
+        assert_int_equal(r.malware, cases[i].malware);
+    }
+    /* malware without a malware tag: an AMP verdict above 3, or a verdict name */
+    assert_int_equal(parse_native(p, "TCP_MISS/200", "GET", "http://a.example.com/", "-",
+                                  "DIRECT/a.example.com", "DEFAULT_CASE_1-P-I-O-D-E-R-T", "IW_comp",
+                                  "6.9", "\"-\"", "4", &r),
+                     INGEST_LINE_ACCESS);
+    assert_int_equal(r.amp_verdict, 4);
+    assert_int_equal(r.malware, 1);
+    assert_int_equal(parse_native(p, "TCP_MISS/200", "GET", "http://a.example.com/", "-",
+                                  "DIRECT/a.example.com", "DEFAULT_CASE_1-P-I-O-D-E-R-T", "IW_comp",
+                                  "6.9", "\"-\"", "3", &r),
+                     INGEST_LINE_ACCESS);
+    assert_int_equal(r.malware, 0);
+    assert_int_equal(parse_native(p, "TCP_MISS/200", "GET", "http://a.example.com/", "-",
+                                  "DIRECT/a.example.com", "DEFAULT_CASE_1-P-I-O-D-E-R-T", "IW_comp",
+                                  "6.9", "\"Trojan Phisher\"", "0", &r),
+                     INGEST_LINE_ACCESS);
+    assert_string_equal(r.resp_verdict_name, "Trojan Phisher");
+    assert_int_equal(r.malware, 1);
+    ingest_parser_free(p);
+}
+
+static void test_native_values(void **state)
+{
+    ingest_parser_t *p = ingest_parser_new();
+    ingest_rec_t r;
+
+    (void)state;
+    /* nc and custom C_ categories are kept as logged, quoted or not */
+    assert_int_equal(parse_native(p, "TCP_MISS/200", "GET", "http://a.example.com/", "-",
+                                  "DIRECT/a.example.com", "DEFAULT_CASE_1-P-I-O-D-E-R-T", "nc",
+                                  "ns", "\"-\"", "-", &r),
+                     INGEST_LINE_ACCESS);
+    assert_string_equal(r.category, "nc");
+    assert_string_equal(r.wbrs_raw, "ns");
+    assert_int_equal(r.has_wbrs, 0);
+    assert_int_equal(r.amp_verdict, -1);
+    assert_int_equal(r.warnings, 0);
+    assert_int_equal(parse_native(p, "TCP_MISS/200", "GET", "http://a.example.com/", "-",
+                                  "DIRECT/a.example.com", "DEFAULT_CASE_1-P-I-O-D-E-R-T",
+                                  "\"C_MS_0\"", "-2.5", "\"-\"", "\"-\"", &r),
+                     INGEST_LINE_ACCESS);
+    assert_string_equal(r.category, "C_MS_0");
+    assert_true(r.has_wbrs && r.wbrs == -2.5);
+    assert_int_equal(r.amp_verdict, -1);
+
+    /* DOMAIN\name@realm split, the raw value kept; _SSL result codes as logged */
+    assert_int_equal(parse_native(p, "TCP_MISS_SSL/200", "GET", "https://a.example.com/x",
+                                  "\"CORP\\j.doe@NTLM.Realm\"", "DIRECT/a.example.com",
+                                  "DEFAULT_CASE_1-P-I-O-D-E-R-T", "IW_comp", "6.9", "\"-\"", "0",
+                                  &r),
+                     INGEST_LINE_ACCESS);
+    assert_string_equal(r.result_code, "TCP_MISS_SSL");
+    assert_string_equal(r.user_raw, "CORP\\j.doe@NTLM.Realm");
+    assert_string_equal(r.user_domain, "CORP");
+    assert_string_equal(r.user_name, "j.doe");
+    assert_string_equal(r.user_realm, "NTLM.Realm");
+    assert_int_equal(r.dest_port, 443);
+
+    /* a name that is an address: the realm follows the last '@' */
+    assert_int_equal(parse_native(p, "TCP_MISS/200", "GET", "http://a.example.com/",
+                                  "jane@example.com@LDAP1", "DIRECT/a.example.com",
+                                  "DEFAULT_CASE_1-P-I-O-D-E-R-T", "IW_comp", "6.9", "\"-\"", "0",
+                                  &r),
+                     INGEST_LINE_ACCESS);
+    assert_null(r.user_domain);
+    assert_string_equal(r.user_name, "jane@example.com");
+    assert_string_equal(r.user_realm, "LDAP1");
+    ingest_parser_free(p);
+}
+
+static void test_native_destinations(void **state)
+{
+    ingest_parser_t *p = ingest_parser_new();
+    ingest_rec_t r;
+
+    (void)state;
+    /* CONNECT tunnel://host:port/ with a port that is not the default */
+    assert_int_equal(parse_native(p, "TCP_MISS/200", "CONNECT", "tunnel://Chat.Example.com:5222/",
+                                  "-", "DIRECT/chat.example.com", "PASSTHRU_WBRS_7-P-I-O-D-E-R-T",
+                                  "IW_chat", "7.0", "\"-\"", "-", &r),
+                     INGEST_LINE_ACCESS);
+    assert_string_equal(r.url, "tunnel://chat.example.com:5222/");
+    assert_string_equal(r.host, "chat.example.com");
+    assert_string_equal(r.reg_domain, "example.com");
+    assert_int_equal(r.dest_port, 5222);
+    assert_null(r.dest_ip);
+    /* TCP_CONNECT host:port with a name */
+    assert_int_equal(parse_native(p, "TCP_MISS/200", "TCP_CONNECT", "CDN.Example.net:8443", "-",
+                                  "DIRECT/cdn.example.net", "PASSTHRU_WBRS_7-P-I-O-D-E-R-T",
+                                  "IW_infr", "7.0", "\"-\"", "-", &r),
+                     INGEST_LINE_ACCESS);
+    assert_string_equal(r.url, "cdn.example.net:8443");
+    assert_string_equal(r.host, "cdn.example.net");
+    assert_int_equal(r.dest_port, 8443);
+    assert_string_equal(r.reg_domain, "example.net");
+    /* no URL: host and address from the hierarchy; the port is unknown */
+    assert_int_equal(parse_native(p, "NONE/504", "TCP_CONNECT", "-", "-", "DIRECT/198.51.100.7",
+                                  "OTHER-NONE-I-O-D-E-R-T", "-", "ns", "\"-\"", "-", &r),
+                     INGEST_LINE_ACCESS);
+    assert_null(r.url);
+    assert_string_equal(r.host, "198.51.100.7");
+    assert_string_equal(r.dest_ip, "198.51.100.7");
+    assert_null(r.reg_domain);
+    assert_int_equal(r.dest_port, 0);
+    assert_null(r.category);
+    assert_int_equal(r.action, INGEST_ACTION_ERROR);
+    assert_int_equal(r.warnings, 0);
+    /* IPv6 server in the hierarchy, IPv6 literal in the URL */
+    assert_int_equal(parse_native(p, "TCP_MISS/200", "GET", "https://[2001:DB8::10]/x", "-",
+                                  "DIRECT/2001:db8::10", "DEFAULT_CASE_1-P-I-O-D-E-R-T", "IW_comp",
+                                  "6.9", "\"-\"", "0", &r),
+                     INGEST_LINE_ACCESS);
+    assert_string_equal(r.host, "2001:db8::10");
+    assert_string_equal(r.dest_ip, "2001:db8::10");
+    assert_int_equal(r.dest_port, 443);
+    assert_string_equal(r.hierarchy_host, "2001:db8::10");
+    ingest_parser_free(p);
+}
+
+/* One malformed value, the rest certain: stored, that value raw, a warning. */
+static void test_native_one_bad_value(void **state)
+{
+    ingest_parser_t *p = ingest_parser_new();
+    ingest_rec_t r;
+
+    (void)state;
+    /* AMP verdict "x7": no verdict, the block keeps it, everything else is read */
+    assert_int_equal(parse_native(p, "TCP_MISS/200", "GET", "http://a.example.com/", "-",
+                                  "DIRECT/a.example.com", "DEFAULT_CASE_1-P-I-O-D-E-R-T", "IW_comp",
+                                  "6.9", "\"-\"", "x7", &r),
+                     INGEST_LINE_ACCESS);
+    assert_int_equal(r.amp_verdict, -1);
+    assert_non_null(strstr(r.verdict_raw, ",x7,"));
+    assert_int_equal(r.warnings, INGEST_WARN_VALUE);
+    assert_string_equal(r.category, "IW_comp");
+    assert_string_equal(r.format, "squid-38");
+    assert_string_equal(r.url, "http://a.example.com/");
+    /* a port out of range: the URL kept as logged, the host from the hierarchy */
+    assert_int_equal(parse_native(p, "TCP_MISS/200", "GET", "http://a.example.com:99999/x", "-",
+                                  "DIRECT/a.example.com", "DEFAULT_CASE_1-P-I-O-D-E-R-T", "IW_comp",
+                                  "6.9", "\"-\"", "0", &r),
+                     INGEST_LINE_ACCESS);
+    assert_string_equal(r.url, "http://a.example.com:99999/x");
+    assert_string_equal(r.host, "a.example.com");
+    assert_int_equal(r.dest_port, 0);
+    assert_int_equal(r.warnings, INGEST_WARN_VALUE);
+    assert_int_equal(r.amp_verdict, 0);
+    /* a hierarchy field without its slash: kept whole as the code */
+    assert_int_equal(parse_native(p, "TCP_MISS/200", "GET", "http://a.example.com/", "-", "DIRECT",
+                                  "DEFAULT_CASE_1-P-I-O-D-E-R-T", "IW_comp", "6.9", "\"-\"", "0",
+                                  &r),
+                     INGEST_LINE_ACCESS);
+    assert_string_equal(r.hierarchy, "DIRECT");
+    assert_null(r.hierarchy_host);
+    assert_string_equal(r.host, "a.example.com");
+    assert_int_equal(r.warnings, INGEST_WARN_VALUE);
+    ingest_parser_free(p);
+}
+
+/* ---- W3C (point 2 of issue 3) ---- */
+
+static ingest_line_kind_t w3c(ingest_parser_t *p, const char *line, ingest_rec_t *rec, char *reason)
+{
+    return ingest_parse_line(p, line, strlen(line), rec, reason, 128);
+}
+
+#define SHA_3B "3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b"
+
+/* The synthetic pair of wsa-logs.md section 2, with a full SHA-256. */
+static void test_w3c_synthetic_pair(void **state)
+{
+    ingest_parser_t *p = ingest_parser_new();
+    ingest_rec_t r;
+    char reason[128];
+
+    (void)state;
+    assert_int_equal(ingest_parser_format(p), INGEST_FORMAT_AUTO);
+    assert_int_equal(
+        w3c(p,
+            "#Fields: timestamp x-elapsed-time c-ip x-resultcode-httpstatus sc-bytes cs-method "
+            "cs-url cs-username x-hierarchy-origin cs-mime-type x-acltag x-wbrs-score "
+            "x-webcat-code-abbr x-amp-verdict x-amp-sha cs(User-Agent)",
+            &r, reason),
+        INGEST_LINE_SKIP);
+    assert_int_equal(ingest_parser_format(p), INGEST_FORMAT_W3C);
+    assert_int_equal(w3c(p,
+                         "1700000000.125 42 192.0.2.7 TCP_MISS/200 5120 GET "
+                         "http://www.example.com/a.zip \"EXAMPLE\\jdoe\" DIRECT/www.example.com "
+                         "application/zip DEFAULT_CASE_12-AP1-ID1-NONE-NONE-NONE-DefaultGroup-NONE "
+                         "4.1 IW_comp 0 " SHA_3B " \"Mozilla/5.0 (X11; Linux x86_64)\"",
+                         &r, reason),
+                     INGEST_LINE_ACCESS);
+    assert_string_equal(r.format, "w3c");
+    assert_true(r.time_ms == 1700000000125LL);
+    assert_true(r.elapsed_ms == 42);
+    assert_string_equal(r.client_ip, "192.0.2.7");
+    assert_string_equal(r.result_code, "TCP_MISS");
+    assert_int_equal(r.http_status, 200);
+    assert_true(r.bytes == 5120);
+    assert_string_equal(r.method, "GET");
+    assert_string_equal(r.url, "http://www.example.com/a.zip");
+    assert_string_equal(r.host, "www.example.com");
+    assert_string_equal(r.reg_domain, "example.com");
+    assert_int_equal(r.dest_port, 80);
+    assert_null(r.dest_ip);
+    assert_string_equal(r.user_raw, "EXAMPLE\\jdoe");
+    assert_string_equal(r.user_domain, "EXAMPLE");
+    assert_string_equal(r.user_name, "jdoe");
+    assert_null(r.user_realm);
+    assert_string_equal(r.hierarchy, "DIRECT");
+    assert_string_equal(r.hierarchy_host, "www.example.com");
+    assert_string_equal(r.mime, "application/zip");
+    assert_string_equal(r.acl_tag, "DEFAULT_CASE");
+    assert_int_equal(r.action, INGEST_ACTION_ALLOWED);
+    assert_string_equal(r.access_policy, "AP1");
+    assert_string_equal(r.identity_policy, "ID1");
+    assert_string_equal(r.malware_policy, "NONE");
+    assert_string_equal(r.routing_policy, "DefaultGroup");
+    assert_string_equal(r.tap_policy, "NONE");
+    assert_string_equal(r.wbrs_raw, "4.1");
+    assert_true(r.has_wbrs && fabs(r.wbrs - 4.1) < 1e-9);
+    assert_string_equal(r.category, "IW_comp");
+    assert_int_equal(r.amp_verdict, 0);
+    assert_int_equal(r.amp_score, -1);
+    assert_string_equal(r.sha256, SHA_3B);
+    assert_string_equal(r.user_agent, "Mozilla/5.0 (X11; Linux x86_64)");
+    assert_null(r.custom_post);
+    assert_int_equal(r.verdict_fields, 0);
+    assert_int_equal(r.malware, 0);
+    assert_int_equal(r.warnings, 0);
+    ingest_parser_free(p);
+}
+
+/* The default field set of Cisco's W3C example (6.3 era), after the usual directives. */
+static void test_w3c_cisco_default(void **state)
+{
+    ingest_parser_t *p = ingest_parser_new();
+    ingest_rec_t r;
+    char reason[128];
+
+    (void)state;
+    assert_int_equal(w3c(p, "#Version: 1.0", &r, reason), INGEST_LINE_SKIP);
+    assert_int_equal(ingest_parser_format(p), INGEST_FORMAT_W3C);
+    assert_int_equal(w3c(p, "#Date: 2009-06-15 13:55:20", &r, reason), INGEST_LINE_SKIP);
+    assert_int_equal(w3c(p, "#System: 192.0.2.1 - wsa.example.com", &r, reason), INGEST_LINE_SKIP);
+    assert_int_equal(w3c(p, "#Software: AsyncOS for Web 6.3.0", &r, reason), INGEST_LINE_SKIP);
+    assert_int_equal(
+        w3c(p,
+            "#Fields: timestamp x-elapsed-time c-ip x-resultcode-httpstatus sc-bytes cs-method "
+            "cs-url cs-username x-hierarchy-origin cs-mime-type x-acltag x-result-code "
+            "x-suspect-user-agent",
+            &r, reason),
+        INGEST_LINE_SKIP);
+    assert_int_equal(w3c(p,
+                         "1245074120.254 317 10.1.1.5 TCP_MISS/200 1203 GET "
+                         "http://www.example.org/index.html - DIRECT/www.example.org text/html "
+                         "DEFAULT_CASE-DefaultGroup-DefaultGroup-NONE-NONE-DefaultRouting "
+                         "<IW_news,3.4,-,-,-,-,-,-,-,-,-,-,-,-,-,IW_news,-> -",
+                         &r, reason),
+                     INGEST_LINE_ACCESS);
+    assert_string_equal(r.format, "w3c");
+    assert_true(r.time_ms == 1245074120254LL);
+    assert_true(r.elapsed_ms == 317);
+    assert_string_equal(r.client_ip, "10.1.1.5");
+    assert_true(r.bytes == 1203);
+    assert_null(r.user_raw);
+    assert_string_equal(r.url, "http://www.example.org/index.html");
+    assert_string_equal(r.reg_domain, "example.org");
+    assert_string_equal(r.acl_tag, "DEFAULT_CASE");
+    assert_string_equal(r.access_policy, "DefaultGroup");
+    assert_string_equal(r.identity_policy, "DefaultGroup");
+    assert_null(r.malware_policy);
+    assert_string_equal(r.dlp_policy, "NONE");
+    assert_string_equal(r.routing_policy, "DefaultRouting");
+    /* x-result-code holds the 17-field 6.x verdict block */
+    assert_int_equal(r.verdict_fields, 17);
+    assert_string_equal(r.category, "IW_news");
+    assert_true(r.has_wbrs && fabs(r.wbrs - 3.4) < 1e-9);
+    assert_null(r.user_agent);
+    assert_int_equal(r.warnings, 0);
+
+    /* a suspect user agent, quoted with spaces; a block decision */
+    assert_int_equal(w3c(p,
+                         "1245074121.000 5 10.1.1.6 TCP_DENIED/403 0 GET http://x.example.net/ - "
+                         "DIRECT/x.example.net - "
+                         "BLOCK_SUSPECT_USER_AGENT_4-DefaultGroup-DefaultGroup-NONE-NONE-"
+                         "DefaultRouting <IW_news,-1.0,-,-,-,-,-,-,-,-,-,-,-,-,-,IW_news,-> "
+                         "\"Evil Bot/1.0 (x, y)\"",
+                         &r, reason),
+                     INGEST_LINE_ACCESS);
+    assert_string_equal(r.user_agent, "Evil Bot/1.0 (x, y)");
+    assert_int_equal(r.action, INGEST_ACTION_BLOCKED);
+    assert_int_equal(r.http_status, 403);
+    assert_null(r.mime);
+    ingest_parser_free(p);
+}
+
+/* A new #Fields: line replaces the map; lines shaped for the old one no longer fit. */
+static void test_w3c_header_change(void **state)
+{
+    ingest_parser_t *p = ingest_parser_new();
+    ingest_rec_t r;
+    char reason[128];
+
+    (void)state;
+    assert_int_equal(w3c(p, "#Fields: timestamp c-ip cs-url sc-bytes", &r, reason),
+                     INGEST_LINE_SKIP);
+    assert_int_equal(w3c(p, "1700000000.5 192.0.2.1 http://a.example.com/ 10", &r, reason),
+                     INGEST_LINE_ACCESS);
+    assert_true(r.bytes == 10);
+    assert_int_equal(w3c(p, "#Fields: c-ip timestamp cs-url", &r, reason), INGEST_LINE_SKIP);
+    assert_int_equal(
+        w3c(p, "198.51.100.9 1700000100.5 https://Shop.Example.co.uk:443/cart", &r, reason),
+        INGEST_LINE_ACCESS);
+    assert_string_equal(r.client_ip, "198.51.100.9");
+    assert_true(r.time_ms == 1700000100500LL);
+    assert_string_equal(r.url, "https://shop.example.co.uk/cart");
+    assert_string_equal(r.host, "shop.example.co.uk");
+    assert_string_equal(r.reg_domain, "example.co.uk");
+    assert_int_equal(r.dest_port, 443);
+    assert_true(r.bytes == 0);
+    assert_int_equal(r.http_status, 0);
+    assert_null(r.method);
+    /* no x-acltag column: nothing says the request went through */
+    assert_int_equal(r.action, INGEST_ACTION_ERROR);
+    assert_int_equal(r.warnings, 0);
+    assert_int_equal(w3c(p, "1700000000.5 192.0.2.1 http://a.example.com/ 10", &r, reason),
+                     INGEST_LINE_REJECT);
+    assert_string_equal(reason, "W3C line has more fields than the 3 the #Fields: line names");
+    assert_int_equal(w3c(p, "198.51.100.9 1700000100.5", &r, reason), INGEST_LINE_REJECT);
+    assert_string_equal(reason, "W3C line has 2 fields, the #Fields: line names 3");
+    /* the old column order puts an address where the time goes (the time is checked first) */
+    assert_int_equal(w3c(p, "1700000000.5 192.0.2.1 http://a.example.com/", &r, reason),
+                     INGEST_LINE_REJECT);
+    assert_string_equal(reason, "bad timestamp \"192.0.2.1\"");
+    ingest_parser_free(p);
+}
+
+static void test_w3c_before_header(void **state)
+{
+    ingest_parser_t *p = ingest_parser_new();
+    ingest_rec_t r;
+    char reason[128];
+
+    (void)state;
+    /* forced W3C (a stream that starts mid-file): data before a #Fields: line */
+    ingest_parser_set_format(p, INGEST_FORMAT_W3C);
+    assert_int_equal(w3c(p, "1700000000.5 192.0.2.1 http://a.example.com/", &r, reason),
+                     INGEST_LINE_REJECT);
+    assert_string_equal(reason, "W3C data line before any #Fields: line");
+    ingest_parser_free(p);
+
+    /* recognised by its #Version: line, still no map */
+    p = ingest_parser_new();
+    assert_int_equal(w3c(p, "  #Version: 1.0", &r, reason), INGEST_LINE_SKIP);
+    assert_int_equal(ingest_parser_format(p), INGEST_FORMAT_W3C);
+    assert_int_equal(w3c(p, "", &r, reason), INGEST_LINE_SKIP);
+    assert_int_equal(w3c(p, "1700000000.5 192.0.2.1 http://a.example.com/", &r, reason),
+                     INGEST_LINE_REJECT);
+    assert_string_equal(reason, "W3C data line before any #Fields: line");
+    /* a #Fields: line without names is refused, and so are the lines after it */
+    assert_int_equal(w3c(p, "#Fields:   ", &r, reason), INGEST_LINE_REJECT);
+    assert_string_equal(reason, "#Fields: line without field names");
+    assert_int_equal(w3c(p, "1700000000.5 192.0.2.1", &r, reason), INGEST_LINE_REJECT);
+    assert_string_equal(reason, "W3C data line after a #Fields: line that could not be used");
+    /* through the loader's entry point */
+    assert_int_equal(ingest_parser_directive(p, "#Fields: timestamp c-ip\r\n", 24, reason, 128), 1);
+    assert_int_equal(ingest_parser_directive(p, "1700000000.5 192.0.2.1", 22, reason, 128), 0);
+    assert_int_equal(w3c(p, "1700000000.5 192.0.2.1", &r, reason), INGEST_LINE_ACCESS);
+    assert_string_equal(r.client_ip, "192.0.2.1");
+    ingest_parser_free(p);
+
+    /* a native source stays native: a directive later on is not a record */
+    p = ingest_parser_new();
+    assert_int_equal(ingest_parse_line(p, base_line, strlen(base_line), &r, reason, 128),
+                     INGEST_LINE_ACCESS);
+    assert_int_equal(ingest_parser_format(p), INGEST_FORMAT_NATIVE);
+    assert_int_equal(w3c(p, "#Fields: timestamp c-ip", &r, reason), INGEST_LINE_SKIP);
+    assert_int_equal(w3c(p, "1700000000.5 192.0.2.1", &r, reason), INGEST_LINE_REJECT);
+    /* read as native: the address is where the elapsed time goes */
+    assert_string_equal(reason, "bad elapsed time \"192.0.2.1\"");
+    ingest_parser_free(p);
+}
+
+/* Names the record has no field for are kept with their values, in column order. */
+static void test_w3c_unknown_fields(void **state)
+{
+    ingest_parser_t *p = ingest_parser_new();
+    ingest_rec_t r;
+    char reason[128];
+
+    (void)state;
+    assert_int_equal(
+        w3c(p, "#Fields: timestamp c-ip x-foo cs(Referer) sc-bytes x-bar c-ip", &r, reason),
+        INGEST_LINE_SKIP);
+    assert_int_equal(w3c(p,
+                         "1700000000 192.0.2.1 42 \"http://ref.example/a b\" 10 - "
+                         "192.0.2.99",
+                         &r, reason),
+                     INGEST_LINE_ACCESS);
+    assert_true(r.time_ms == 1700000000000LL);
+    assert_string_equal(r.client_ip, "192.0.2.1");
+    assert_true(r.bytes == 10);
+    /* a name given twice: the first column counts, the second is kept */
+    assert_string_equal(r.custom_post,
+                        "x-foo=42 cs(Referer)=\"http://ref.example/a b\" x-bar=- c-ip=192.0.2.99");
+    assert_int_equal(r.warnings, 0);
+    ingest_parser_free(p);
+}
+
+/* Columns that split what the native format joins, and the scanners' own columns. */
+static void test_w3c_split_fields(void **state)
+{
+    ingest_parser_t *p = ingest_parser_new();
+    ingest_rec_t r;
+    char reason[128];
+
+    (void)state;
+    assert_int_equal(
+        w3c(p,
+            "#Fields: date time c-ip sc-result-code sc-http-status cs-method cs-url s-hierarchy "
+            "s-hostname s-ip x-acltag x-webcat-code-abbr x-webcat-code-full x-wbrs-score "
+            "x-wbrs-threat-type x-avc-app x-avc-type x-avc-behavior x-resp-dvs-verdictname "
+            "x-amp-verdict x-amp-malware-name x-amp-score x-amp-filename x-amp-sha",
+            &r, reason),
+        INGEST_LINE_SKIP);
+    assert_int_equal(
+        w3c(p,
+            "2023-11-14 22:13:20.5 2001:DB8::7 TCP_DENIED 403 CONNECT - DIRECT "
+            "Files.Example.net 203.0.113.80 BLOCK_AMW_RESP_11-AP1-ID1-OMP1-NONE-NONE-DefaultGroup "
+            "\"C_Cisc\" \"Custom Cisco\" -7.2 \"Malware Sites\" \"Dropbox\" \"File Sharing\" "
+            "\"Upload\" \"Trojan Phisher\" 5 \"W32.Test\" 95 \"a b.exe\" "
+            "\"3B3B3B3B3B3B3B3B3B3B3B3B3B3B3B3B3B3B3B3B3B3B3B3B3B3B3B3B3B3B3B3B\"",
+            &r, reason),
+        INGEST_LINE_ACCESS);
+    /* 1700000000 s is 2023-11-14T22:13:20Z */
+    assert_true(r.time_ms == 1700000000500LL);
+    assert_string_equal(r.client_ip, "2001:db8::7");
+    assert_string_equal(r.result_code, "TCP_DENIED");
+    assert_int_equal(r.http_status, 403);
+    assert_string_equal(r.method, "CONNECT");
+    assert_null(r.url);
+    assert_string_equal(r.hierarchy, "DIRECT");
+    assert_string_equal(r.hierarchy_host, "Files.Example.net");
+    assert_string_equal(r.host, "files.example.net");
+    assert_string_equal(r.reg_domain, "example.net");
+    assert_string_equal(r.dest_ip, "203.0.113.80");
+    assert_int_equal(r.dest_port, 0);
+    assert_string_equal(r.acl_tag, "BLOCK_AMW_RESP");
+    assert_int_equal(r.action, INGEST_ACTION_BLOCKED);
+    assert_string_equal(r.malware_policy, "OMP1");
+    assert_string_equal(r.routing_policy, "DefaultGroup");
+    assert_null(r.tap_policy);
+    assert_string_equal(r.category, "C_Cisc");
+    assert_string_equal(r.category_full, "Custom Cisco");
+    assert_true(r.has_wbrs && fabs(r.wbrs + 7.2) < 1e-9);
+    assert_string_equal(r.threat_type, "Malware Sites");
+    assert_string_equal(r.avc_app, "Dropbox");
+    assert_string_equal(r.avc_type, "File Sharing");
+    assert_string_equal(r.avc_behavior, "Upload");
+    assert_string_equal(r.resp_verdict_name, "Trojan Phisher");
+    assert_int_equal(r.amp_verdict, 5);
+    assert_string_equal(r.amp_threat_name, "W32.Test");
+    assert_int_equal(r.amp_score, 95);
+    assert_string_equal(r.amp_file_name, "a b.exe");
+    assert_string_equal(r.sha256, SHA_3B);
+    assert_int_equal(r.malware, 1);
+    assert_int_equal(r.warnings, 0);
+    assert_null(r.custom_post);
+
+    /* malformed values: a bad score and SHA-256 are warnings; a bad status rejects */
+    assert_int_equal(w3c(p,
+                         "2023-11-14 22:13:20 192.0.2.1 TCP_MISS 200 GET http://a.example.com/ "
+                         "DIRECT a.example.com - DEFAULT_CASE_1-P-I-O-D-E-R-T nc - -9.1.0 - - - "
+                         "- - x - - - abc",
+                         &r, reason),
+                     INGEST_LINE_ACCESS);
+    assert_string_equal(r.wbrs_raw, "-9.1.0");
+    assert_int_equal(r.has_wbrs, 0);
+    assert_int_equal(r.amp_verdict, -1);
+    assert_null(r.sha256);
+    assert_string_equal(r.category, "nc");
+    assert_int_equal(r.warnings, INGEST_WARN_WBRS | INGEST_WARN_SHA256 | INGEST_WARN_VALUE);
+    assert_int_equal(w3c(p,
+                         "2023-11-14 22:13:20 192.0.2.1 TCP_MISS 2x0 GET http://a.example.com/ "
+                         "DIRECT a.example.com - DEFAULT_CASE_1-P-I-O-D-E-R-T nc - 1 - - - "
+                         "- - - - - - -",
+                         &r, reason),
+                     INGEST_LINE_REJECT);
+    assert_string_equal(reason, "bad HTTP status \"2x0\"");
+    assert_int_equal(w3c(p,
+                         "2023-02-30x 22:13:20 192.0.2.1 TCP_MISS 200 GET http://a.example.com/ "
+                         "DIRECT a.example.com - DEFAULT_CASE_1-P-I-O-D-E-R-T nc - 1 - - - "
+                         "- - - - - - -",
+                         &r, reason),
+                     INGEST_LINE_REJECT);
+    assert_string_equal(reason, "bad date and time \"2023-02-30x 22:13:20\"");
+    ingest_parser_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_expected_table), cmocka_unit_test(test_sentinel_totals),
-        cmocka_unit_test(test_own_totals),     cmocka_unit_test(test_sentinel_amp_lines),
-        cmocka_unit_test(test_crlf_and_reuse), cmocka_unit_test(test_v4_mapped_client),
-        cmocka_unit_test(test_invalid_utf8),   cmocka_unit_test(test_truncated_and_mangled),
-        cmocka_unit_test(test_url_normalise),  cmocka_unit_test(test_reg_domain),
-        cmocka_unit_test(test_action_names),   cmocka_unit_test(test_time_limits),
+        cmocka_unit_test(test_expected_table),       cmocka_unit_test(test_sentinel_totals),
+        cmocka_unit_test(test_own_totals),           cmocka_unit_test(test_sentinel_amp_lines),
+        cmocka_unit_test(test_crlf_and_reuse),       cmocka_unit_test(test_v4_mapped_client),
+        cmocka_unit_test(test_invalid_utf8),         cmocka_unit_test(test_truncated_and_mangled),
+        cmocka_unit_test(test_url_normalise),        cmocka_unit_test(test_reg_domain),
+        cmocka_unit_test(test_action_names),         cmocka_unit_test(test_time_limits),
+        cmocka_unit_test(test_native_acl_parts),     cmocka_unit_test(test_native_actions),
+        cmocka_unit_test(test_native_values),        cmocka_unit_test(test_native_destinations),
+        cmocka_unit_test(test_native_one_bad_value), cmocka_unit_test(test_w3c_synthetic_pair),
+        cmocka_unit_test(test_w3c_cisco_default),    cmocka_unit_test(test_w3c_header_change),
+        cmocka_unit_test(test_w3c_before_header),    cmocka_unit_test(test_w3c_unknown_fields),
+        cmocka_unit_test(test_w3c_split_fields),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
