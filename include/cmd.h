@@ -10,6 +10,8 @@
 #include "config.h"
 
 int cmd_ingest(int argc, char **argv);
+int cmd_appliances(int argc, char **argv);
+int cmd_rejects(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_token(int argc, char **argv);
 

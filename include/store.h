@@ -125,6 +125,65 @@ int store_add_reject(store_t *st, int64_t source_id, int64_t offset, const char 
 int store_optimize(store_t *st);
 
 /*
+ * Administration (store_admin.c): what `wsa-relay appliances` and `wsa-relay rejects` show
+ * and do.
+ */
+
+/* One appliance with its rows; later counters (datagrams lost on the way) go here too. */
+typedef struct store_appliance_info {
+    int64_t id;
+    const char *name; /* valid during the callback */
+    int64_t rows;     /* transactions naming it */
+    int64_t last_ms;  /* time of its newest transaction; -1 when it has none */
+} store_appliance_info_t;
+
+typedef int (*store_appliance_cb)(const store_appliance_info_t *a, void *ctx);
+
+/**
+ * Calls `cb` for every appliance, sorted by name (bytewise). This counts every
+ * transaction: it reads the whole table. A non-zero return from `cb` stops the walk.
+ * Returns the number of appliances passed to `cb`, or -1 on error.
+ */
+int store_appliances(store_t *st, store_appliance_cb cb, void *ctx);
+
+/* One rejected line; pointers valid during the callback. */
+typedef struct store_reject_info {
+    int64_t id;
+    int64_t source_id;
+    const char *source_name; /* the source's path as last given ("stdin" for stdin) */
+    int64_t offset;          /* of the line in its source */
+    const char *reason;
+    int64_t added_ms;
+    const char *raw; /* the line's bytes as read, not NUL-terminated */
+    size_t rawlen;
+} store_reject_info_t;
+
+typedef int (*store_reject_cb)(const store_reject_info_t *r, void *ctx);
+
+/**
+ * Calls `cb` for the newest `limit` rejected lines (by the time they were added, then the
+ * latest added first). Returns the number passed to `cb`, or -1 on error.
+ */
+int store_rejects(store_t *st, int limit, store_reject_cb cb, void *ctx);
+
+typedef struct store_retry_counts {
+    int64_t retried;        /* rejected lines parsed again */
+    int64_t moved;          /* now transactions; their reject rows are gone */
+    int64_t still_rejected; /* kept, with the current parser's reason */
+} store_retry_counts_t;
+
+/**
+ * Parses every rejected line again with the current parser (after an upgrade of it). A
+ * line that now parses becomes the transaction of the same (source, offset), and its
+ * reject row is deleted in the same SQLite transaction; one that still fails keeps its row
+ * with the current reason, and a line cut at the length limit stays as it is. The
+ * appliance is `appliance` when given, else the line's syslog host, else the appliance of
+ * the nearest stored line of the same source, else "default". Adds to `counts`; returns
+ * 0, or -1 (what was committed in earlier batches stays).
+ */
+int store_rejects_retry(store_t *st, const char *appliance, store_retry_counts_t *counts);
+
+/*
  * Query side (any store).
  */
 

@@ -12,9 +12,11 @@ static const char usage_text[] =
     "Threat Response relay module for Web Security Appliance access logs.\n"
     "\n"
     "commands:\n"
-    "  ingest   load access logs into the tracking database\n"
-    "  serve    answer the relay module API (HTTP/1.1 and h2c)\n"
-    "  token    mint an HS256 test token\n"
+    "  ingest       load access logs into the tracking database\n"
+    "  appliances   list the appliances with their rows and last sighting\n"
+    "  rejects      show the rejected lines, or parse them again (--retry)\n"
+    "  serve        answer the relay module API (HTTP/1.1 and h2c)\n"
+    "  token        mint an HS256 test token\n"
     "\n"
     "Run 'wsa-relay <command> --help' for a command's options and settings.\n";
 
@@ -30,6 +32,14 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "ingest") == 0) {
         argv[1] = "wsa-relay ingest";
         return cmd_ingest(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "appliances") == 0) {
+        argv[1] = "wsa-relay appliances";
+        return cmd_appliances(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "rejects") == 0) {
+        argv[1] = "wsa-relay rejects";
+        return cmd_rejects(argc - 1, argv + 1);
     }
     if (strcmp(cmd, "serve") == 0) {
         argv[1] = "wsa-relay serve";

@@ -1,0 +1,188 @@
+/*
+ * cmd_appliances.c - `wsa-relay appliances`: every appliance with its rows and last sighting.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cmd.h"
+#include "store.h"
+#include "util.h"
+
+static const char appliances_usage[] =
+    "usage: wsa-relay appliances [--db PATH] [--json]\n"
+    "\n"
+    "Lists every appliance the tracking database names, sorted by name, with the number of\n"
+    "transactions it has and the time of its newest one (ISO 8601 UTC; '-' when it has\n"
+    "none). Counting reads every transaction, so it takes a while on a large database.\n"
+    "\n"
+    "options:\n"
+    "  --db PATH   the database (WSA_RELAY_DB; default " CFG_DEFAULT_DB ")\n"
+    "  --json      a JSON array of {\"name\", \"rows\", \"last_seen\"} instead of a table\n"
+    "              (last_seen null when there is no transaction)\n"
+    "  --help      this text\n"
+    "\n"
+    "Exit status: 0 when listed, 1 when the database cannot be read, 2 for a usage or\n"
+    "configuration error.\n";
+
+typedef struct appliance_row {
+    char *name;
+    int64_t rows;
+    int64_t last_ms;
+} appliance_row_t;
+
+typedef struct appliance_list {
+    appliance_row_t *rows;
+    size_t n, cap;
+    int nomem;
+} appliance_list_t;
+
+static int collect(const store_appliance_info_t *a, void *ctx)
+{
+    appliance_list_t *l = ctx;
+
+    if (l->n == l->cap) {
+        size_t cap = l->cap > 0 ? 2 * l->cap : 16;
+        appliance_row_t *grown = realloc(l->rows, cap * sizeof(*grown));
+        if (grown == NULL) {
+            l->nomem = 1;
+            return 1;
+        }
+        l->rows = grown;
+        l->cap = cap;
+    }
+    if ((l->rows[l->n].name = strdup(a->name)) == NULL) {
+        l->nomem = 1;
+        return 1;
+    }
+    l->rows[l->n].rows = a->rows;
+    l->rows[l->n].last_ms = a->last_ms;
+    l->n++;
+    return 0;
+}
+
+static void print_table(const appliance_list_t *l)
+{
+    int name_w = (int)strlen("APPLIANCE"), rows_w = (int)strlen("ROWS");
+    char num[32], when[UTIL_ISO_TIME_LEN];
+
+    for (size_t i = 0; i < l->n; i++) {
+        int w = (int)strlen(l->rows[i].name);
+        int d = snprintf(num, sizeof(num), "%" PRId64, l->rows[i].rows);
+        if (w > name_w)
+            name_w = w;
+        if (d > rows_w)
+            rows_w = d;
+    }
+    printf("%-*s  %*s  %s\n", name_w, "APPLIANCE", rows_w, "ROWS", "LAST SEEN");
+    for (size_t i = 0; i < l->n; i++) {
+        const appliance_row_t *r = &l->rows[i];
+        if (r->last_ms >= 0)
+            util_iso_time(r->last_ms, when);
+        else
+            snprintf(when, sizeof(when), "-");
+        printf("%-*s  %*" PRId64 "  %s\n", name_w, r->name, rows_w, r->rows, when);
+    }
+}
+
+static int print_json(const appliance_list_t *l)
+{
+    json_t *arr = json_array();
+    char when[UTIL_ISO_TIME_LEN], *text = NULL;
+    int rc = -1;
+
+    if (arr == NULL)
+        goto out;
+    for (size_t i = 0; i < l->n; i++) {
+        const appliance_row_t *r = &l->rows[i];
+        json_t *o;
+        if (r->last_ms >= 0)
+            util_iso_time(r->last_ms, when);
+        o = json_pack("{s:s, s:I, s:o}", "name", r->name, "rows", (json_int_t)r->rows, "last_seen",
+                      r->last_ms >= 0 ? json_string(when) : json_null());
+        if (o == NULL || json_array_append_new(arr, o) != 0)
+            goto out;
+    }
+    if ((text = json_dumps(arr, JSON_COMPACT)) == NULL)
+        goto out;
+    printf("%s\n", text);
+    rc = 0;
+out:
+    free(text);
+    json_decref(arr);
+    return rc;
+}
+
+int cmd_appliances(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"db", required_argument, NULL, 'd'},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    char err[STORE_ERR_LEN];
+    appliance_list_t list = {0};
+    store_t *st = NULL;
+    cfg_t cfg;
+    int c, rc, json = 0;
+
+    if ((rc = cmd_config_from_env(&cfg, "appliances")) != 0)
+        goto out;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd':
+            if ((rc = cmd_config_flag(&cfg, "appliances", "--db", "WSA_RELAY_DB", optarg)) != 0)
+                goto out;
+            break;
+        case 'j':
+            json = 1;
+            break;
+        case 'h':
+            fputs(appliances_usage, stdout);
+            rc = 0;
+            goto out;
+        default:
+            fputs("run 'wsa-relay appliances --help' for usage\n", stderr);
+            rc = CFG_EXIT_USAGE;
+            goto out;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "wsa-relay appliances: unexpected argument \"%s\"\n", argv[optind]);
+        rc = CFG_EXIT_USAGE;
+        goto out;
+    }
+    rc = 1;
+    if (store_open(&st, cfg.db_path, STORE_READ_ONLY, err, sizeof(err)) != 0) {
+        fprintf(stderr, "wsa-relay appliances: %s\n", err);
+        goto out;
+    }
+    if (store_appliances(st, collect, &list) < 0 && !list.nomem) {
+        fprintf(stderr, "wsa-relay appliances: %s\n", store_errmsg(st));
+        goto out;
+    }
+    if (list.nomem) {
+        fputs("wsa-relay appliances: out of memory\n", stderr);
+        goto out;
+    }
+    if (json) {
+        if (print_json(&list) != 0) {
+            fputs("wsa-relay appliances: out of memory\n", stderr);
+            goto out;
+        }
+    } else {
+        print_table(&list);
+    }
+    rc = 0;
+out:
+    for (size_t i = 0; i < list.n; i++)
+        free(list.rows[i].name);
+    free(list.rows);
+    store_close(st);
+    cfg_free(&cfg);
+    return rc;
+}
