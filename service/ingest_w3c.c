@@ -231,6 +231,14 @@ static int has(const cols_t *c, int id)
     return c->at[id] >= 0;
 }
 
+/* A verdict block as logged: "<...>". */
+static int is_block(const cols_t *c, int k)
+{
+    const ingest_tok_t *t = &c->tok[k];
+
+    return t->end - t->start >= 2 && c->s[t->start] == '<' && c->s[t->end - 1] == '>';
+}
+
 /* The value of a field without its quotes, as pointer and length. */
 static const char *val(const cols_t *c, int id, size_t *n)
 {
@@ -393,10 +401,9 @@ static void verdicts(const cols_t *c, ingest_arena_t *a, ingest_rec_t *rec)
         /* the administrator left the decision out: nothing says the request went through */
         rec->action = INGEST_ACTION_ERROR;
     }
-    if (has(c, W_VERDICT_BLOCK)) {
+    if (has(c, W_VERDICT_BLOCK) && is_block(c, c->at[W_VERDICT_BLOCK])) {
         v = val(c, W_VERDICT_BLOCK, &n);
-        if (n >= 2 && v[0] == '<' && v[n - 1] == '>')
-            ingest_verdict_parse(a, v + 1, n - 2, rec);
+        ingest_verdict_parse(a, v + 1, n - 2, rec);
     }
     /* a column of its own says the same as the block's field, and says it surely */
     if (has(c, W_CATEGORY))
@@ -434,9 +441,13 @@ static void verdicts(const cols_t *c, ingest_arena_t *a, ingest_rec_t *rec)
     }
 }
 
+/* A column kept as logged: no record field takes it, its name came earlier in the map,
+ * or it is x-result-code without a verdict block (the 6.3 guide's x-result-code may be
+ * another value: it is kept, not lost). */
 static int is_custom(const ingest_w3c_map_t *m, const cols_t *c, int k)
 {
-    return m->id[k] == W_OTHER || c->at[m->id[k]] != k;
+    return m->id[k] == W_OTHER || c->at[m->id[k]] != k ||
+           (m->id[k] == W_VERDICT_BLOCK && !is_block(c, k));
 }
 
 /* The columns no record field takes, as "name=value" (value as logged), in order. */

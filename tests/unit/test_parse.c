@@ -1291,6 +1291,51 @@ static void test_w3c_split_fields(void **state)
     ingest_parser_free(p);
 }
 
+/* x-result-code without a verdict block is kept; every prefix and flipped byte of a W3C
+ * line is safe (under the sanitizers this is the out-of-bounds check). */
+static void test_w3c_mangled(void **state)
+{
+    static const char header[] =
+        "#Fields: timestamp x-elapsed-time c-ip x-resultcode-httpstatus sc-bytes cs-method "
+        "cs-url cs-username x-hierarchy-origin cs-mime-type x-acltag x-result-code x-foo "
+        "x-amp-sha cs(User-Agent)";
+    static const char line[] =
+        "1700000000.125 42 192.0.2.7 TCP_MISS/200 5120 GET http://www.example.com/a.zip "
+        "\"EXAMPLE\\jdoe@R\" DIRECT/www.example.com application/zip "
+        "DEFAULT_CASE_12-AP1-ID1-NONE-NONE-NONE-DefaultGroup-NONE OK 7 " SHA_3B
+        " \"Mozilla/5.0 (X11; Linux x86_64)\"";
+    ingest_parser_t *p = ingest_parser_new();
+    ingest_rec_t r;
+    char reason[128], copy[sizeof(line)];
+    long access = 0, other = 0;
+
+    (void)state;
+    assert_int_equal(w3c(p, header, &r, reason), INGEST_LINE_SKIP);
+    assert_int_equal(w3c(p, line, &r, reason), INGEST_LINE_ACCESS);
+    assert_string_equal(r.custom_post, "x-result-code=OK x-foo=7");
+    assert_int_equal(r.verdict_fields, 0);
+    assert_string_equal(r.user_realm, "R");
+    for (size_t n = 0; n < sizeof(line) - 1; n++) {
+        ingest_line_kind_t k = ingest_parse_line(p, line, n, &r, reason, sizeof(reason));
+        if (k == INGEST_LINE_ACCESS) {
+            access++;
+            assert_true(rec_strings_valid(&r));
+        } else {
+            other++;
+            assert_true(k == INGEST_LINE_SKIP || reason[0] != '\0');
+        }
+        memcpy(copy, line, sizeof(line));
+        copy[n] = (char)(copy[n] ^ 0xa5);
+        if (ingest_parse_line(p, copy, sizeof(line) - 1, &r, reason, sizeof(reason)) ==
+            INGEST_LINE_ACCESS)
+            assert_true(rec_strings_valid(&r));
+    }
+    /* only the whole line has all 15 fields: a cut one lacks some */
+    assert_int_equal(access, 0);
+    assert_true(other > 0);
+    ingest_parser_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1305,7 +1350,7 @@ int main(void)
         cmocka_unit_test(test_native_one_bad_value), cmocka_unit_test(test_w3c_synthetic_pair),
         cmocka_unit_test(test_w3c_cisco_default),    cmocka_unit_test(test_w3c_header_change),
         cmocka_unit_test(test_w3c_before_header),    cmocka_unit_test(test_w3c_unknown_fields),
-        cmocka_unit_test(test_w3c_split_fields),
+        cmocka_unit_test(test_w3c_split_fields),     cmocka_unit_test(test_w3c_mangled),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
