@@ -169,14 +169,15 @@ int store_rejects(store_t *st, int limit, store_reject_cb cb, void *ctx);
 typedef struct store_retry_counts {
     int64_t retried;        /* rejected lines parsed again */
     int64_t moved;          /* now transactions; their reject rows are gone */
-    int64_t still_rejected; /* kept, with the current parser's reason */
+    int64_t still_rejected; /* kept, with the reason they were rejected for */
 } store_retry_counts_t;
 
 /**
  * Parses every rejected line again with the current parser (after an upgrade of it). A
  * line that now parses becomes the transaction of the same (source, offset), and its
  * reject row is deleted in the same SQLite transaction; one that still fails keeps its row
- * with the current reason, and a line cut at the length limit stays as it is. The
+ * with its reason, and so does a line cut at the length limit. Lines are parsed as
+ * native-format lines (a W3C line needs its file's #Fields: header). The
  * appliance is `appliance` when given, else the line's syslog host, else the appliance of
  * the nearest stored line of the same source, else "default". Adds to `counts`; returns
  * 0, or -1 (what was committed in earlier batches stays).

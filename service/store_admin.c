@@ -116,12 +116,10 @@ typedef struct retry {
     sqlite3_stmt *nearest; /* the appliance of the nearest stored line of a source */
     sqlite3_stmt *drop;    /* deletes a moved reject */
     sqlite3_stmt *uncount; /* keeps sources.rejects the count of its reject rows */
-    sqlite3_stmt *reason;  /* records the current reason */
     /* the reject in hand, copied: the table changes under the walk */
     int64_t id, source_id, offset;
     char *raw;
     size_t rawlen, rawcap;
-    char old_reason[REASON_LEN];
     char host[HOST_NAME_MAX_LEN + 1];
 } retry_t;
 
@@ -158,7 +156,6 @@ static int next_reject(retry_t *t, int64_t after)
     if (t->rawlen > 0)
         memcpy(t->raw, sqlite3_column_blob(s, 3), t->rawlen);
     t->raw[t->rawlen] = '\0';
-    snprintf(t->old_reason, sizeof(t->old_reason), "%s", col_text(s, 4));
     sqlite3_reset(s);
     return 1;
 }
@@ -227,15 +224,6 @@ static int move(retry_t *t, const ingest_rec_t *rec)
     return step_done(t, t->uncount, "counting a source's rejects");
 }
 
-static int keep(retry_t *t, const char *reason)
-{
-    if (strcmp(reason, t->old_reason) == 0)
-        return 0;
-    sqlite3_bind_text(t->reason, 1, reason, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(t->reason, 2, t->id);
-    return step_done(t, t->reason, "recording a reject's reason");
-}
-
 /* Parses the reject in hand again and moves or keeps it. */
 static int retry_one(retry_t *t, store_retry_counts_t *counts)
 {
@@ -257,19 +245,21 @@ static int retry_one(retry_t *t, store_retry_counts_t *counts)
         counts->moved++;
         return 0;
     case INGEST_LINE_REJECT:
-        counts->still_rejected++;
-        return keep(t, reason[0] != '\0' ? reason : "not a valid access record");
     case INGEST_LINE_SKIP:
     default:
+        /*
+         * The row keeps the reason it was rejected for: a W3C line fails here for want of
+         * its file's #Fields: header, which is no reason to give the operator.
+         */
         counts->still_rejected++;
-        return keep(t, "not an access record for the current parser");
+        return 0;
     }
 }
 
 static int prepare_retry(retry_t *t)
 {
     t->next = prepare(t->st,
-                      "SELECT id, source_id, offset, raw, reason FROM rejects WHERE id > ?1"
+                      "SELECT id, source_id, offset, raw FROM rejects WHERE id > ?1"
                       " ORDER BY id LIMIT 1",
                       "reading the rejected lines");
     t->nearest = prepare(t->st,
@@ -283,12 +273,7 @@ static int prepare_retry(retry_t *t)
     t->uncount =
         prepare(t->st, "UPDATE sources SET rejects = rejects - 1 WHERE id = ?1 AND rejects > 0",
                 "counting a source's rejects");
-    t->reason = prepare(t->st, "UPDATE rejects SET reason = ?1 WHERE id = ?2",
-                        "recording a reject's reason");
-    return t->next != NULL && t->nearest != NULL && t->drop != NULL && t->uncount != NULL &&
-                   t->reason != NULL
-               ? 0
-               : -1;
+    return t->next != NULL && t->nearest != NULL && t->drop != NULL && t->uncount != NULL ? 0 : -1;
 }
 
 int store_rejects_retry(store_t *st, const char *appliance, store_retry_counts_t *counts)
@@ -304,6 +289,12 @@ int store_rejects_retry(store_t *st, const char *appliance, store_retry_counts_t
         store__failf(st, "out of memory");
         goto out;
     }
+    /*
+     * Rejects of every source pass through one parser: left to decide by the first line
+     * it sees, one W3C directive among them would make it read every later line as W3C.
+     * A W3C data line needs its file's column map, which a reject does not keep.
+     */
+    ingest_parser_set_format(t.parser, INGEST_FORMAT_NATIVE);
     while ((found = next_reject(&t, after)) > 0) {
         after = t.id;
         if (!in_batch) {
@@ -341,7 +332,6 @@ out:
     sqlite3_finalize(t.nearest);
     sqlite3_finalize(t.drop);
     sqlite3_finalize(t.uncount);
-    sqlite3_finalize(t.reason);
     free(t.raw);
     return rc;
 }
