@@ -15,7 +15,8 @@
 #include "harness.h"
 #include "util.h"
 
-#define SAMPLE TEST_DATA_DIR "/sentinel-ciscowsa.log"
+#define SAMPLE     TEST_DATA_DIR "/sentinel-ciscowsa.log"
+#define W3C_SAMPLE TEST_DATA_DIR "/w3c-synthetic.log"
 
 static const char *const with_secret[] = {"WSA_RELAY_SECRET=" H_SECRET, NULL};
 
@@ -34,6 +35,37 @@ static void test_ingest_counts_and_rerun(void **state)
     /* the same file again: nothing past the offset already reached */
     assert_int_equal(h_run(argv, NULL, out, sizeof(out)), 0);
     assert_string_equal(out, "read=0 stored=0 warned=0 rejected=0 skipped=0\n");
+    h_teardown(&s);
+}
+
+/*
+ * A W3C file is recognised by its first line (tests/data/w3c-synthetic.log: four
+ * directives, a clean line, one with a malformed score, one with too few fields);
+ * --format native reads the same lines as native ones, --format takes three words only.
+ */
+static void test_ingest_format(void **state)
+{
+    const char *argv[] = {"ingest", "--db", NULL, W3C_SAMPLE, NULL};
+    const char *native[] = {"ingest", "--db", NULL, "--format", "native", W3C_SAMPLE, NULL};
+    const char *bad[] = {"ingest", "--db", NULL, "--format", "squid", W3C_SAMPLE, NULL};
+    char out[4096];
+    h_server_t s;
+
+    (void)state;
+    h_setup(&s);
+    argv[2] = s.db;
+    assert_int_equal(h_run(argv, NULL, out, sizeof(out)), 0);
+    assert_string_equal(out, "read=7 stored=1 warned=1 rejected=1 skipped=4\n");
+    h_teardown(&s);
+
+    /* as native: no verdict block on lines 5 and 6 (warned), line 7 ends early */
+    h_setup(&s);
+    native[2] = s.db;
+    assert_int_equal(h_run(native, NULL, out, sizeof(out)), 0);
+    assert_string_equal(out, "read=7 stored=0 warned=2 rejected=1 skipped=4\n");
+    bad[2] = s.db;
+    assert_int_equal(h_run(bad, NULL, out, sizeof(out)), 2);
+    assert_string_equal(out, "wsa-relay ingest: --format: expected auto, native or w3c\n");
     h_teardown(&s);
 }
 
@@ -177,6 +209,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ingest_counts_and_rerun),
+        cmocka_unit_test(test_ingest_format),
         cmocka_unit_test(test_ingest_errors),
         cmocka_unit_test(test_serve_bad_settings),
         cmocka_unit_test(test_token),
