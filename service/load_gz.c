@@ -23,6 +23,8 @@ struct load_gz {
     int64_t in_off;   /* compressed offset of the next pread */
     int in_eof;       /* pread found the end of the file */
     int in_member;    /* inside a gzip member: its end has not been seen yet */
+    int members;      /* members ended so far */
+    int padding;      /* past the members, in zero bytes */
     int64_t pos;      /* decompressed offset of the next byte read gives */
     size_t read_len;  /* what the current read asked for: pos + read_len - avail_out is now */
     int64_t verified; /* decompressed bytes of the members whose checksum matched */
@@ -73,6 +75,8 @@ static void restart(load_gz_t *g)
     g->in_off = 0;
     g->in_eof = 0;
     g->in_member = 0;
+    g->members = 0;
+    g->padding = 0;
     g->pos = 0;
     g->verified = 0;
     g->sound = 0;
@@ -136,6 +140,17 @@ static int step(load_gz_t *g)
             g->state = GZ_END;
         return 0;
     }
+    /* some writers pad a finished file with zero bytes, which gzip(1) accepts as its end */
+    if (!g->in_member && g->members > 0 && (g->padding || g->z.next_in[0] == 0)) {
+        while (g->z.avail_in > 0 && g->z.next_in[0] == 0) {
+            g->z.next_in++;
+            g->z.avail_in--;
+        }
+        g->padding = 1;
+        if (g->z.avail_in > 0)
+            damaged(g, "data after the zero bytes that follow the last gzip member", 0);
+        return 0;
+    }
     g->in_member = 1;
     rc = inflate(&g->z, Z_NO_FLUSH);
     switch (rc) {
@@ -145,6 +160,7 @@ static int step(load_gz_t *g)
     case Z_STREAM_END:
         /* `cat a.gz b.gz` is one stream: another member may follow */
         g->in_member = 0;
+        g->members++;
         g->verified = out_now(g);
         inflateReset(&g->z);
         return 0;

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -917,6 +918,38 @@ static void test_gzip_members(void **state)
 }
 
 /*
+ * Zero bytes after the last member (padding some writers add) end the stream; anything
+ * else after them is damage, reported once the verified members' lines are loaded.
+ */
+static void test_gzip_padding(void **state)
+{
+    fixture_t *f = *state;
+    static const char zeros[16] = {0};
+    size_t len = strlen(syslog_line) + 1;
+    char *line = malloc(len + 1), path[160], err[STORE_ERR_LEN];
+    load_counts_t c = {0};
+
+    assert_non_null(line);
+    path_in(f, "padded.gz", path, sizeof(path));
+    write_gz(path, "wb", clean_line, strlen(clean_line));
+    write_file(path, "ab", zeros, sizeof(zeros));
+    assert_counts(load(f, path, NULL), 1, 1, 0, 0, 0);
+    assert_int_equal(scalar(f, "SELECT offset FROM sources"), (int64_t)strlen(clean_line));
+
+    path_in(f, "junk.gz", path, sizeof(path));
+    snprintf(line, len + 1, "%s\n", syslog_line);
+    write_gz(path, "wb", line, len);
+    write_file(path, "ab", zeros, sizeof(zeros));
+    write_file(path, "ab", "junk", 4);
+    assert_int_equal(load_source(f->st, path, NULL, &c, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, path));
+    assert_non_null(strstr(err, "data after the zero bytes that follow the last gzip member"));
+    assert_counts(c, 1, 1, 0, 0, 0);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM transactions"), 2);
+    free(line);
+}
+
+/*
  * A whole gzip file is finished whatever its age: its last line without a newline is read
  * at once, where a plain file written just now would hold it back.
  */
@@ -1071,6 +1104,46 @@ static void test_w3c_forced(void **state)
                      1);
 }
 
+/*
+ * The command line: a cut gzip file loads its sound lines and exits 1 naming the file and
+ * the cause; the whole file then exits 0 with the one line left.
+ */
+static void test_gzip_command(void **state)
+{
+    fixture_t *f = *state;
+    size_t first, total;
+    unsigned char *gz = three_lines_gz(&first, &total);
+    char path[160], db[160], cmd[512], out[2048], want[400];
+    FILE *p;
+    size_t n;
+    int st;
+
+    path_in(f, "cli.gz", path, sizeof(path));
+    path_in(f, "cli.db", db, sizeof(db));
+    write_file(path, "wb", gz, first + 20);
+    snprintf(cmd, sizeof(cmd), "'%s' ingest --db '%s' '%s' 2>&1", WSA_RELAY_BIN, db, path);
+    assert_non_null(p = popen(cmd, "r"));
+    n = fread(out, 1, sizeof(out) - 1, p);
+    out[n] = '\0';
+    st = pclose(p);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 1);
+    assert_non_null(strstr(out, "read=2 stored=2 warned=0 rejected=0 skipped=0\n"));
+    snprintf(want, sizeof(want), "wsa-relay ingest: %s: gzip data damaged after ", path);
+    assert_non_null(strstr(out, want));
+    assert_non_null(strstr(out, "truncated: the file ends inside a gzip member"));
+
+    write_file(path, "wb", gz, total);
+    assert_non_null(p = popen(cmd, "r"));
+    n = fread(out, 1, sizeof(out) - 1, p);
+    out[n] = '\0';
+    st = pclose(p);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    assert_string_equal(out, "read=1 stored=1 warned=0 rejected=0 skipped=0\n");
+    free(gz);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1103,6 +1176,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_gzip_last_line, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gzip_truncated, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gzip_corrupt, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gzip_command, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gzip_padding, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
