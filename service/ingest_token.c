@@ -50,10 +50,18 @@ const char *ingest_arena_lower(ingest_arena_t *a, const char *s, size_t n)
     return d;
 }
 
+/*
+ * The bytes that end a run of plain text: in a token a space, a tab or a quote; in a
+ * verdict block its end or a quote; in a block field a comma or a quote. One table look-up
+ * a byte instead of two or three comparisons: these loops are most of the parser's time.
+ */
+static const unsigned char tok_stop[256] = {['\t'] = 1, [' '] = 1, ['"'] = 1};
+static const unsigned char block_stop[256] = {['>'] = 1, ['"'] = 1};
+static const unsigned char field_stop[256] = {[','] = 1, ['"'] = 1};
+
 int ingest_tok_next(const char *s, size_t n, size_t *pos, ingest_tok_t *t)
 {
     size_t i = *pos;
-    int quoted = 0;
 
     while (i < n && ingest_is_space(s[i]))
         i++;
@@ -62,14 +70,19 @@ int ingest_tok_next(const char *s, size_t n, size_t *pos, ingest_tok_t *t)
         return INGEST_TOK_END;
     }
     t->start = i;
-    for (; i < n; i++) {
-        if (s[i] == '"')
-            quoted = !quoted;
-        else if (!quoted && ingest_is_space(s[i]))
+    for (;;) {
+        const char *q;
+
+        while (i < n && !tok_stop[(unsigned char)s[i]])
+            i++;
+        if (i >= n || s[i] != '"')
             break;
+        /* a quote hides the spaces up to the next one */
+        q = memchr(s + i + 1, '"', n - i - 1);
+        if (!q)
+            return INGEST_TOK_QUOTE;
+        i = (size_t)(q - s) + 1;
     }
-    if (quoted)
-        return INGEST_TOK_QUOTE;
     t->end = i;
     t->vstart = t->start;
     t->vend = t->end;
@@ -84,14 +97,18 @@ int ingest_tok_next(const char *s, size_t n, size_t *pos, ingest_tok_t *t)
 long ingest_block_end(const char *s, size_t n)
 {
     for (size_t i = 1; i < n; i++) {
+        const char *q;
+
+        while (i < n && !block_stop[(unsigned char)s[i]])
+            i++;
+        if (i >= n)
+            break;
         if (s[i] == '>')
             return (long)i;
-        if (s[i] == '"') {
-            const char *q = memchr(s + i + 1, '"', n - i - 1);
-            if (!q)
-                return INGEST_TOK_QUOTE;
-            i = (size_t)(q - s);
-        }
+        q = memchr(s + i + 1, '"', n - i - 1);
+        if (!q)
+            return INGEST_TOK_QUOTE;
+        i = (size_t)(q - s);
     }
     return INGEST_BLOCK_OPEN;
 }
@@ -119,8 +136,13 @@ void ingest_csv_split(const char *s, size_t n, ingest_csv_t *out)
                 i++;
         } else {
             vs = i;
-            while (i < n && s[i] != ',') {
-                if (s[i] == '"' && out->bad < 0)
+            for (;;) {
+                while (i < n && !field_stop[(unsigned char)s[i]])
+                    i++;
+                if (i >= n || s[i] == ',')
+                    break;
+                /* a quote inside a bare field */
+                if (out->bad < 0)
                     out->bad = idx;
                 i++;
             }

@@ -393,6 +393,9 @@ static void verdicts(const cols_t *c, ingest_arena_t *a, ingest_rec_t *rec)
         rec->acl_raw = str(c, W_ACL, a);
         if (rec->acl_raw) {
             ingest_acl_parse(a, rec->acl_raw, strlen(rec->acl_raw), rec);
+            /* a W3C x-acltag may be the bare tag: no policy names is no fault then */
+            if (!strchr(rec->acl_raw, '-'))
+                rec->warnings &= ~(unsigned)INGEST_WARN_ACL;
         } else {
             rec->warnings |= INGEST_WARN_ACL;
             rec->action = INGEST_ACTION_ERROR;

@@ -1198,6 +1198,18 @@ static void test_w3c_unknown_fields(void **state)
     assert_string_equal(r.custom_post,
                         "x-foo=42 cs(Referer)=\"http://ref.example/a b\" x-bar=- c-ip=192.0.2.99");
     assert_int_equal(r.warnings, 0);
+
+    /* x-acltag holding the bare tag: its action, no policies, no warning */
+    assert_int_equal(w3c(p, "#Fields: timestamp x-acltag", &r, reason), INGEST_LINE_SKIP);
+    assert_int_equal(w3c(p, "1700000000 BLOCK_WEBCAT_11", &r, reason), INGEST_LINE_ACCESS);
+    assert_string_equal(r.acl_tag, "BLOCK_WEBCAT");
+    assert_int_equal(r.action, INGEST_ACTION_BLOCKED);
+    assert_null(r.access_policy);
+    assert_null(r.client_ip);
+    assert_int_equal(r.warnings, 0);
+    /* four parts are a broken string, as in a native line */
+    assert_int_equal(w3c(p, "1700000000 BLOCK_WEBCAT_11-AP-ID-X", &r, reason), INGEST_LINE_ACCESS);
+    assert_int_equal(r.warnings, INGEST_WARN_ACL);
     ingest_parser_free(p);
 }
 
