@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "cmd.h"
 #include "store.h"
 #include "util.h"
@@ -121,6 +122,14 @@ static int run(const cfg_t *cfg, int retry, int limit, const char *appliance)
     store_t *st = NULL;
     int rc = 1, nomem = 0;
 
+    /* a read-write open would create a missing database, only to find nothing in it */
+    if (retry && access(cfg->db_path, F_OK) != 0) {
+        fprintf(stderr,
+                "wsa-relay rejects: %s: the database does not exist (wsa-relay ingest "
+                "creates it)\n",
+                cfg->db_path);
+        goto out;
+    }
     if (store_open(&st, cfg->db_path, retry ? STORE_READ_WRITE : STORE_READ_ONLY, err,
                    sizeof(err)) != 0) {
         fprintf(stderr, "wsa-relay rejects: %s\n", err);

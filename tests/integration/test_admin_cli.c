@@ -162,9 +162,12 @@ static void test_rejects_usage(void **state)
     const char *huge[] = {"rejects", "--limit", "1000001", NULL};
     const char *words[] = {"rejects", "--limit", "ten", NULL};
     const char *lone_appliance[] = {"rejects", "--appliance", "wsa1", NULL};
+    const char *retry_missing[] = {"rejects", "--db", NULL, "--retry", NULL};
+    const char *list_missing[] = {"rejects", "--db", NULL, NULL};
     const char *const limit_msg =
         "wsa-relay rejects: --limit: expected a whole number from 1 to 1000000\n";
-    char out[4096];
+    char out[4096], db[400], want[600];
+    h_server_t s;
 
     assert_int_equal(h_run(help, NULL, out, sizeof(out)), 0);
     assert_non_null(strstr(out, "usage: wsa-relay rejects [--db PATH] [--limit N]\n"));
@@ -179,6 +182,21 @@ static void test_rejects_usage(void **state)
     assert_string_equal(out, limit_msg);
     assert_int_equal(h_run(lone_appliance, NULL, out, sizeof(out)), 2);
     assert_string_equal(out, "wsa-relay rejects: --appliance goes with --retry\n");
+
+    /* no database: exit 1, and neither listing nor retrying creates one */
+    h_setup(&s);
+    snprintf(db, sizeof(db), "%s/none.db", s.dir);
+    retry_missing[2] = list_missing[2] = db;
+    assert_int_equal(h_run(retry_missing, NULL, out, sizeof(out)), 1);
+    snprintf(want, sizeof(want),
+             "wsa-relay rejects: %s: the database does not exist (wsa-relay ingest creates "
+             "it)\n",
+             db);
+    assert_string_equal(out, want);
+    assert_int_equal(h_run(list_missing, NULL, out, sizeof(out)), 1);
+    assert_non_null(strstr(out, "the database does not exist"));
+    assert_int_equal(access(db, F_OK), -1);
+    h_teardown(&s);
 }
 
 int main(void)
