@@ -1083,6 +1083,36 @@ static void test_w3c_resumed(void **state)
     assert_counts(load(f, path, NULL), 0, 0, 0, 0, 0);
 }
 
+/*
+ * The live W3C file was loaded, then rotated and compressed with two more lines: the gzip
+ * file continues the source, and the #Fields: line in force is read again from the
+ * decompressed bytes, so the new record is read by that map.
+ */
+static void test_gzip_w3c_resumed(void **state)
+{
+    static const char text[] = "#Version: 1.0\n"
+                               "#Fields: c-ip timestamp cs-url x-foo\n"
+                               "192.0.2.2 1700000001.000 http://b.example.com/ bar\n"
+                               "192.0.2.3 1700000002.000 http://c.example.com/ baz\n"
+                               "#Remark: nothing to keep\n";
+    /* the first three lines: what the live file held */
+    size_t live = strlen("#Version: 1.0\n#Fields: c-ip timestamp cs-url x-foo\n"
+                         "192.0.2.2 1700000001.000 http://b.example.com/ bar\n");
+    fixture_t *f = *state;
+    char path[160], gz[160];
+
+    path_in(f, "aclog.w3c", path, sizeof(path));
+    write_file(path, "wb", text, live);
+    assert_counts(load(f, path, NULL), 3, 1, 0, 0, 2);
+    path_in(f, "aclog.w3c.gz", gz, sizeof(gz));
+    write_gz(gz, "wb", text, sizeof(text) - 1);
+    assert_counts(load(f, gz, NULL), 2, 1, 0, 0, 1);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM sources"), 1);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM transactions WHERE client_ip = '192.0.2.3' "
+                               "AND time_ms = 1700000002000 AND custom_post = 'x-foo=baz'"),
+                     1);
+}
+
 /* --format w3c: a stream that starts mid-file; its data before a #Fields: line is rejected. */
 static void test_w3c_forced(void **state)
 {
@@ -1169,6 +1199,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_same_head_two_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_differs_before_offset, setup, teardown),
         cmocka_unit_test_setup_teardown(test_w3c_resumed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gzip_w3c_resumed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_w3c_forced, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gzip_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gzip_copy_of_plain, setup, teardown),
