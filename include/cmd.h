@@ -28,4 +28,10 @@ int cmd_config_from_env(cfg_t *cfg, const char *cmd);
 int cmd_config_flag(cfg_t *cfg, const char *cmd, const char *flag, const char *name,
                     const char *value);
 
+/**
+ * 1 when `name` may name an appliance (--appliance): it is shown in replies and logs, so
+ * 1 to 255 bytes with no control character.
+ */
+int cmd_appliance_name_ok(const char *name);
+
 #endif

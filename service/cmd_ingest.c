@@ -36,20 +36,6 @@ static const char ingest_usage[] =
     "Exit status: 0 when all input was read, 1 when an error stopped the load, 2 for a\n"
     "usage or configuration error.\n";
 
-/* A name that is shown in replies and logs: printable, not too long. */
-static int appliance_name_ok(const char *name)
-{
-    size_t len = strlen(name);
-
-    if (len == 0 || len > 255)
-        return 0;
-    for (size_t i = 0; i < len; i++) {
-        if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
-            return 0;
-    }
-    return 1;
-}
-
 int cmd_ingest(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -76,7 +62,7 @@ int cmd_ingest(int argc, char **argv)
                 goto out;
             break;
         case 'a':
-            if (!appliance_name_ok(optarg)) {
+            if (!cmd_appliance_name_ok(optarg)) {
                 fprintf(stderr, "wsa-relay ingest: --appliance: expected 1 to 255 printable "
                                 "characters\n");
                 rc = CFG_EXIT_USAGE;

@@ -95,20 +95,6 @@ static int parse_limit(const char *s)
     return (int)v;
 }
 
-/* Same rule as ingest --appliance: shown in replies and logs, so printable and short. */
-static int appliance_name_ok(const char *name)
-{
-    size_t len = strlen(name);
-
-    if (len == 0 || len > 255)
-        return 0;
-    for (size_t i = 0; i < len; i++) {
-        if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
-            return 0;
-    }
-    return 1;
-}
-
 static int usage_error(const char *msg)
 {
     fprintf(stderr, "wsa-relay rejects: %s\n", msg);
@@ -187,7 +173,7 @@ int cmd_rejects(int argc, char **argv)
             retry = 1;
             break;
         case 'a':
-            if (!appliance_name_ok(optarg)) {
+            if (!cmd_appliance_name_ok(optarg)) {
                 rc = usage_error("--appliance: expected 1 to 255 printable characters");
                 goto out;
             }
