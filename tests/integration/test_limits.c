@@ -136,9 +136,20 @@ static void test_out_of_descriptors(void **state)
     for (int i = 0; i < HELD; i++)
         close(fds[i]);
     h_client_init(&c, 0);
-    if (h_try_request(&c, s, "GET", "/version", NULL, NULL, 0, &r) != CURLE_OK) {
-        log = h_server_log(s);
-        fail_msg("GET /version failed once the connections closed; server log:\n%s", log);
+    /*
+     * The promise is that the server recovers, not that the first connection after the
+     * drought is answered: while it drains ~100 dead connections from its queues on a busy
+     * machine, one attempt was once refused. Give it up to 5 s.
+     */
+    for (int attempt = 0;; attempt++) {
+        if (h_try_request(&c, s, "GET", "/version", NULL, NULL, 0, &r) == CURLE_OK)
+            break;
+        if (attempt == 50) {
+            log = h_server_log(s);
+            fail_msg("GET /version failed for 5 s once the connections closed; server log:\n%s",
+                     log);
+        }
+        sleep_ms(100);
     }
     assert_int_equal(r.status, 200);
     assert_string_equal(r.body, "{\"version\":\"0.1.0\"}");
