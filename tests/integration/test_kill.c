@@ -1,13 +1,13 @@
 /*
  * test_kill.c - a load killed at random moments loses no line and stores none twice.
  *
- * A million generated lines are ingested by `wsa-relay ingest` while this process sends it
- * SIGKILL at random moments and starts it again, until a run finishes. Every run names a
- * different appliance (run-00, run-01, ...), so the rows each run committed can be counted
- * afterwards without this process touching the database between runs: the restarted
- * ingest alone recovers it from whatever the kill left. Then every line of the file must
- * be exactly one row, a transaction or a reject, at its own byte offset, with its own
- * bytes.
+ * A million generated lines, with an unparseable one after every 997th (1,003 rejects),
+ * are ingested by `wsa-relay ingest` while this process sends it SIGKILL at random moments
+ * and starts it again, until a run finishes. Every run names a different appliance
+ * (run-00, run-01, ...), so the rows each run committed can be counted afterwards without
+ * this process touching the database between runs: the restarted ingest alone recovers it
+ * from whatever the kill left. Then every line of the file must be exactly one row, a
+ * transaction or a reject, at its own byte offset, with its own bytes.
  *
  * The kill moments follow the ingest's own pace: one batch is timed first, and each delay
  * is drawn from the seeded generator either within that time (a kill while the database
@@ -50,6 +50,10 @@ extern char **environ;
 #define KILLS_MIN    20
 #define CAL_LINES    5000 /* ingest's default batch (service/load.c): the pace unit */
 #define MAX_RUNS     200
+
+/* An access record cut before its bytes field: rejected, never skipped. */
+#define REJECT_LINE  "1700000000.000 12 10.0.0.1 TCP_MISS/200"
+#define REJECT_EVERY 997
 
 #define LSAN_SUPP TEST_DATA_DIR "/../lsan.supp"
 
@@ -167,20 +171,45 @@ static char *slurp(const char *path)
     return buf;
 }
 
-/* `wsa-gen --lines n --seed 7` into `path`. */
-static void generate(const char *dir, const char *path, int64_t n)
+/*
+ * `wsa-gen --lines n --seed 7` into `path`, with REJECT_LINE after every REJECT_EVERY-th
+ * generated line, so that rejects too are written by killed batches; returns how many.
+ */
+static int64_t generate(const char *dir, const char *path, int64_t n)
 {
-    char lines[32], err[320];
+    char lines[32], err[320], raw[320];
     const char *argv[] = {WSA_GEN_BIN, "--lines", lines, "--seed", "7", NULL};
+    int64_t i = 0, injected = 0;
+    char *line = NULL;
+    size_t cap = 0;
+    FILE *in, *out;
     int rc;
 
     snprintf(lines, sizeof(lines), "%" PRId64, n);
     snprintf(err, sizeof(err), "%s/gen.err", dir);
-    rc = reap(spawn(argv, path, err));
+    snprintf(raw, sizeof(raw), "%s/gen.log", dir);
+    rc = reap(spawn(argv, raw, err));
     if (rc != 0) {
         char *text = slurp(err);
         fail_msg("wsa-gen exited with %d: %s", rc, text);
     }
+    in = fopen(raw, "rb");
+    out = fopen(path, "wb");
+    assert_non_null(in);
+    assert_non_null(out);
+    while (getline(&line, &cap, in) > 0) {
+        assert_true(fputs(line, out) >= 0);
+        if (++i % REJECT_EVERY == 0) {
+            assert_true(fputs(REJECT_LINE "\n", out) >= 0);
+            injected++;
+        }
+    }
+    assert_int_equal(i, n);
+    free(line);
+    fclose(in);
+    assert_int_equal(fclose(out), 0);
+    unlink(raw);
+    return injected;
 }
 
 /* The byte offset of every line of the mapped file; asserts that each ends in a newline. */
@@ -334,7 +363,7 @@ static void test_killed_ingest_loses_nothing(void **state)
     const char *argv[] = {WSA_RELAY_BIN, "ingest", "--db", NULL, "--appliance", name, log, NULL};
     uint64_t seed = seed_env != NULL ? strtoull(seed_env, NULL, 10) : (uint64_t)time(NULL);
     uint64_t rng = seed;
-    int64_t nlines, *offs, per_run[MAX_RUNS], tx, rejects, zero_runs = 0;
+    int64_t nlines, injected, *offs, per_run[MAX_RUNS], tx, rejects, zero_runs = 0;
     int landed = 0, missed = 0, runs = 0, rc = -1;
     double t_batch, window, t_start, t_total;
     unsigned char *seen;
@@ -349,20 +378,20 @@ static void test_killed_ingest_loses_nothing(void **state)
     snprintf(log, sizeof(log), "%s/aclog.s", s.dir);
     snprintf(out, sizeof(out), "%s/run.out", s.dir);
     snprintf(err, sizeof(err), "%s/run.err", s.dir);
-    generate(s.dir, log, WSA_KILL_LINES);
+    injected = generate(s.dir, log, WSA_KILL_LINES);
     fd = open(log, O_RDONLY);
     assert_true(fd >= 0);
     assert_int_equal(fstat(fd, &sb), 0);
     map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
     assert_true(map != MAP_FAILED);
     offs = line_offsets(map, (size_t)sb.st_size, &nlines);
-    assert_int_equal(nlines, WSA_KILL_LINES);
+    assert_int_equal(nlines, WSA_KILL_LINES + injected);
 
     /*
-     * The delays add up to about three quarters of the time the whole load is estimated to take
-     * from the pace of the first batch. The estimate is short of the truth (the rate only falls as
-     * the database grows) and every kill throws away the open batch and a start-up, so the
-     * kills spread over the load's first part and it cannot end before they have all landed.
+     * The delays add up to about three quarters of the time the whole load would take at
+     * the pace of its first batch. That is short of the truth (the rate only falls as the
+     * database grows) and every kill throws away the open batch and a start-up, so the kills
+     * spread over the load's first part and it cannot end before they have all landed.
      */
     t_batch = time_one_batch(s.dir, map, offs);
     window = 2 * t_batch * ((double)nlines / CAL_LINES) / KILLS_WANTED;
@@ -417,7 +446,6 @@ static void test_killed_ingest_loses_nothing(void **state)
 
     assert_int_equal(sqlite3_open_v2(s.db, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL),
                      SQLITE_OK);
-    text = NULL;
     {
         sqlite3_stmt *st = NULL;
 
@@ -443,6 +471,8 @@ static void test_killed_ingest_loses_nothing(void **state)
     }
     /* generated lines are all access records: none is skipped, so every line is a row */
     assert_int_equal(tx + rejects, nlines);
+    assert_int_equal(tx, WSA_KILL_LINES);
+    assert_int_equal(rejects, injected);
 
     /*
      * The last run read exactly the lines past the offset its predecessors committed: its
