@@ -47,21 +47,6 @@ static void count_format(tally_t *t, const char *f)
     }
 }
 
-static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
-{
-    char *end;
-    unsigned long long v;
-
-    if (!*s || *s == '-' || *s == '+')
-        return -1;
-    errno = 0;
-    v = strtoull(s, &end, 10);
-    if (errno || *end || v < min || v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -84,21 +69,21 @@ int main(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 'n':
-            if (parse_u64(optarg, 1, 100000000, &lines) != 0) {
+            if (gen_parse_u64(optarg, 1, 100000000, &lines) != 0) {
                 fprintf(stderr, "wsa-bench-parse: --lines: expected 1 to 100000000, got \"%s\"\n",
                         optarg);
                 goto out;
             }
             break;
         case 's':
-            if (parse_u64(optarg, 0, UINT64_MAX, &go.seed) != 0) {
+            if (gen_parse_u64(optarg, 0, UINT64_MAX, &go.seed) != 0) {
                 fprintf(stderr, "wsa-bench-parse: --seed: expected a whole number, got \"%s\"\n",
                         optarg);
                 goto out;
             }
             break;
         case 'r':
-            if (parse_u64(optarg, 1, 1000, &rounds) != 0) {
+            if (gen_parse_u64(optarg, 1, 1000, &rounds) != 0) {
                 fprintf(stderr, "wsa-bench-parse: --rounds: expected 1 to 1000, got \"%s\"\n",
                         optarg);
                 goto out;

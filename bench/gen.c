@@ -17,22 +17,6 @@ static const char usage[] =
     "seconds since the epoch (default 1700000000); --rate the lines per second of log time\n"
     "(default 2000). --format: native (the squid-style access log; the only one so far).\n";
 
-/* A whole non-negative decimal within [0, max], or -1. */
-static int parse_u64(const char *s, uint64_t max, uint64_t *out)
-{
-    char *end;
-    unsigned long long v;
-
-    if (!*s || *s == '-' || *s == '+')
-        return -1;
-    errno = 0;
-    v = strtoull(s, &end, 10);
-    if (errno || *end || v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -53,20 +37,20 @@ int main(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 'n':
-            if (parse_u64(optarg, UINT64_MAX / 2, &lines) != 0) {
+            if (gen_parse_u64(optarg, 0, UINT64_MAX / 2, &lines) != 0) {
                 fprintf(stderr, "wsa-gen: --lines: expected a whole number, got \"%s\"\n", optarg);
                 goto out;
             }
             break;
         case 's':
-            if (parse_u64(optarg, UINT64_MAX, &go.seed) != 0) {
+            if (gen_parse_u64(optarg, 0, UINT64_MAX, &go.seed) != 0) {
                 fprintf(stderr, "wsa-gen: --seed: expected a whole number, got \"%s\"\n", optarg);
                 goto out;
             }
             break;
         case 't':
             /* Up to the year 2200: later times would need more than the log's ten digits. */
-            if (parse_u64(optarg, 7258118400ULL, &v) != 0) {
+            if (gen_parse_u64(optarg, 0, 7258118400ULL, &v) != 0) {
                 fprintf(stderr,
                         "wsa-gen: --start: expected seconds since the epoch up to "
                         "7258118400, got \"%s\"\n",

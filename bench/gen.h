@@ -62,4 +62,7 @@ void gen_host(gen_rng_t *r, const gen_zipf_t *domains, const gen_zipf_t *tenants
 /** A stable hash of a string, for per-host properties (category, reputation, address). */
 uint64_t gen_hash(const char *s);
 
+/** A whole decimal in [min, max] (no sign, nothing after it) into *out; 0, or -1. */
+int gen_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
 #endif

@@ -1,6 +1,7 @@
 /*
  * gen_pool.c - the random source, Zipf draws and the name populations of the generator.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,4 +149,20 @@ void gen_host(gen_rng_t *r, const gen_zipf_t *domains, const gen_zipf_t *tenants
         snprintf(out, outlen, "%s.%s", sub, dom);
     else
         snprintf(out, outlen, "%s", dom);
+}
+
+int gen_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+    char *end;
+    unsigned long long v;
+
+    /* strtoull would take a sign and wrap a negative number around */
+    if (!*s || *s == '-' || *s == '+')
+        return -1;
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno || *end || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
 }
