@@ -4,8 +4,16 @@
 #ifndef WSA_LOAD_H
 #define WSA_LOAD_H
 
+#include <signal.h>
 #include <stdint.h>
 #include "store.h"
+
+/*
+ * A regular file modified less than this many seconds ago may still be written, so its
+ * unterminated last line is left for the next run. An appliance writes each line in one
+ * go, so a file untouched for a minute is finished and its last line is complete.
+ */
+#define LOAD_SETTLE_S 60
 
 typedef struct load_counts {
     /* read = stored + warned + rejected + skipped */
@@ -25,6 +33,12 @@ typedef struct load_opts {
      * that starts mid-file. A W3C file resumed part-way has its #Fields: line read again.
      */
     ingest_format_t format;
+    /* when not NULL and set (by a signal handler), the load stops after its current batch
+     * is committed and returns 0: the rest is read next time, from there */
+    volatile sig_atomic_t *stop;
+    /* when not NULL, set to 1 when the load fails for a reason that is not the input's (the
+     * database, or memory): a caller with other inputs to load should stop too */
+    int *fatal;
 } load_opts_t;
 
 /**
@@ -33,7 +47,8 @@ typedef struct load_opts {
  * file is read up to the size it had when opened, and its unterminated last line is left
  * for a later run while the file was modified less than a minute ago (said at INFO on
  * stderr). Adds to `counts`. Returns 0 when the whole input was read (apart from such a
- * line), -1 when an error stopped it (message in `err`; everything committed before stays).
+ * line) or opts->stop stopped it, -1 when an error stopped it (message in `err`; everything
+ * committed before stays).
  */
 int load_source(store_t *st, const char *path, const load_opts_t *opts, load_counts_t *counts,
                 char *err, size_t errlen);

@@ -23,13 +23,6 @@
 #define APPLIANCE_NAME_MAX 256
 #define REASON_LEN         256
 
-/*
- * A regular file modified less than this many seconds ago may still be written, so its
- * unterminated last line is left for the next run. An appliance writes each line in one
- * go, so a file untouched for a minute is finished and its last line is complete.
- */
-#define LOAD_SETTLE_S 60
-
 typedef struct appliance_slot {
     char name[APPLIANCE_NAME_MAX];
     int64_t id;
@@ -74,9 +67,17 @@ static int fail(load_run_t *r, const char *what, const char *why)
     return -1;
 }
 
+/* Not the input's fault: a caller with other inputs to load gains nothing by going on. */
+static int fail_fatal(load_run_t *r, const char *what, const char *why)
+{
+    if (r->opts->fatal != NULL)
+        *r->opts->fatal = 1;
+    return fail(r, what, why);
+}
+
 static int fail_store(load_run_t *r)
 {
-    return fail(r, "database", store_errmsg(r->st));
+    return fail_fatal(r, "database", store_errmsg(r->st));
 }
 
 /*
@@ -122,7 +123,7 @@ static int appliance_of(load_run_t *r, const ingest_rec_t *rec, int64_t *id)
                    ? printable_host(r, rec->syslog_host)
                    : "default";
         if (name == NULL)
-            return fail(r, "out of memory", NULL);
+            return fail_fatal(r, "out of memory", NULL);
     }
     for (int i = 0; i < r->ncache; i++) {
         if (strcmp(r->cache[i].name, name) == 0) {
@@ -294,6 +295,9 @@ static int read_all(load_run_t *r, load_counts_t *counts)
             n = 0;
             if (finish_batch(r, counts) != 0)
                 goto fail;
+            /* the rest is read next time, from the offset just committed */
+            if (r->opts->stop != NULL && *r->opts->stop)
+                return 0;
         }
     }
     if (in_batch && finish_batch(r, counts) != 0)
@@ -324,7 +328,7 @@ static int open_gzip(load_run_t *r)
     int rc;
 
     if ((r->gz = load_gz__open(r->fd)) == NULL || (r->gz_lines = load_gz__open(r->fd)) == NULL)
-        return fail(r, "out of memory", NULL);
+        return fail_fatal(r, "out of memory", NULL);
     rc = load_gz__measure(r->gz, &r->size);
     if (rc < 0)
         return fail(r, "read error", strerror(errno));
@@ -489,7 +493,7 @@ static int resume_w3c(load_run_t *r)
     line = malloc(LOAD_MAX_LINE);
     last = malloc(LOAD_MAX_LINE);
     if (chunk == NULL || line == NULL || last == NULL) {
-        fail(r, "out of memory", NULL);
+        fail_fatal(r, "out of memory", NULL);
         goto out;
     }
     for (int64_t off = 0; off < r->src.offset;) {
@@ -554,7 +558,7 @@ int load_source(store_t *st, const char *path, const load_opts_t *opts, load_cou
     }
     if (load_reader__init(&r.reader, r.fd, r.src.offset) != 0 ||
         (r.parser = ingest_parser_new()) == NULL) {
-        fail(&r, "out of memory", NULL);
+        fail_fatal(&r, "out of memory", NULL);
         goto out;
     }
     ingest_parser_set_format(r.parser, r.opts->format);
