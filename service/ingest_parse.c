@@ -181,22 +181,30 @@ static int is_tag(const char *s, size_t n)
 }
 
 /*
- * Skips "<PRI>Mmm dd hh:mm:ss host ", a "tag:" and the "Info:" level word, each optional.
+ * Skips "<PRI>Mmm dd hh:mm:ss host " (or an RFC 5424 header with its structured data), a
+ * "tag:" and the "Info:" level word, each optional.
  * Returns where the WSA record would start; sets the syslog host span when there was one.
  */
 static size_t skip_prefix(const char *s, size_t n, size_t *host, size_t *host_len)
 {
     size_t i = skip_spaces(s, n, 0), j, t;
+    int rfc5424 = 0;
 
     *host_len = 0;
     if (i < n && s[i] == '<') {
         j = i + 1;
         while (j < n && j - i <= 3 && is_digit(s[j]))
             j++;
-        if (j > i + 1 && j < n && s[j] == '>')
+        if (j > i + 1 && j < n && s[j] == '>') {
             i = j + 1;
+            t = ingest_syslog_5424(s, n, i, host, host_len);
+            if (t > 0) {
+                i = skip_spaces(s, n, t);
+                rfc5424 = 1;
+            }
+        }
     }
-    t = syslog_time(s + i, n - i);
+    t = rfc5424 ? 0 : syslog_time(s + i, n - i);
     if (t > 0) {
         j = skip_spaces(s, n, i + t);
         *host = j;

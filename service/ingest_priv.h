@@ -43,6 +43,13 @@ typedef struct ingest_tok {
 /* Reads the token at or after *pos and moves *pos past it. */
 int ingest_tok_next(const char *s, size_t n, size_t *pos, ingest_tok_t *t);
 
+/*
+ * An RFC 5424 header ("1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID SD ") at s[i], right after
+ * its "<PRI>" (ingest_syslog.c). Returns where the message starts, past a UTF-8 byte order
+ * mark, and sets the HOSTNAME span (host_len 0 for "-"); 0 when s[i] does not start one.
+ */
+size_t ingest_syslog_5424(const char *s, size_t n, size_t i, size_t *host, size_t *host_len);
+
 /* 1 for a space or a tab. */
 static inline int ingest_is_space(char c)
 {

@@ -445,6 +445,58 @@ static void test_crlf_and_reuse(void **state)
     ingest_parser_free(p);
 }
 
+/* One RFC 5424 message around base_line: `head` is everything before the record. */
+static ingest_line_kind_t parse_5424(ingest_parser_t *p, const char *head, ingest_rec_t *rec)
+{
+    char line[1024], reason[128];
+    int n = snprintf(line, sizeof(line), "%s%s", head, base_line);
+
+    assert_true(n > 0 && (size_t)n < sizeof(line));
+    memset(rec, 0, sizeof(*rec));
+    return ingest_parse_line(p, line, (size_t)n, rec, reason, sizeof(reason));
+}
+
+/* RFC 5424 headers: HOSTNAME is the syslog host; structured data (with spaces, quotes and
+ * an escaped ']' in its values) and a byte order mark are skipped, "-" means no host. */
+static void test_syslog_5424(void **state)
+{
+    ingest_parser_t *p = ingest_parser_new();
+    ingest_rec_t rec;
+
+    (void)state;
+    assert_int_equal(parse_5424(p,
+                                "<134>1 2023-11-14T22:13:20.125Z wsa1.example.com "
+                                "accesslogs - - - ",
+                                &rec),
+                     INGEST_LINE_ACCESS);
+    assert_string_equal(rec.syslog_host, "wsa1.example.com");
+    assert_int_equal(rec.time_ms, 1700000000125LL);
+    assert_string_equal(rec.client_ip, "192.0.2.7");
+
+    assert_int_equal(parse_5424(p,
+                                "<134>1 2023-11-14T22:13:20Z wsa2 accesslogs 77 ID47 "
+                                "[exampleSDID@32473 iut=\"3\" eventSource=\"Web Proxy\" "
+                                "note=\"a \\\"quoted\\\" \\] bracket\"][meta@1 n=\"1\"] "
+                                "\xef\xbb\xbfInfo: ",
+                                &rec),
+                     INGEST_LINE_ACCESS);
+    assert_string_equal(rec.syslog_host, "wsa2");
+    assert_int_equal(rec.elapsed_ms, 42);
+    assert_string_equal(rec.url, "http://www.example.com/");
+
+    assert_int_equal(parse_5424(p, "<14>1 - - - - - - \xef\xbb\xbf", &rec), INGEST_LINE_ACCESS);
+    assert_null(rec.syslog_host);
+    assert_int_equal(rec.time_ms, 1700000000125LL);
+
+    /* an unterminated structured data element is no header: the "1" after the PRI is then
+     * read as a record's epoch, and the rest of the line is no record */
+    assert_int_equal(parse_5424(p, "<14>1 - wsa3 - - - [id k=\"v] ", &rec), INGEST_LINE_REJECT);
+    /* a native record right after a PRI is still read as one (its epoch is no VERSION) */
+    assert_int_equal(parse_5424(p, "<14>", &rec), INGEST_LINE_ACCESS);
+    assert_null(rec.syslog_host);
+    ingest_parser_free(p);
+}
+
 /* A dual-stack listener logs an IPv4 client as ::ffff:a.b.c.d: it is stored as that IPv4
  * address, so that an ip observable finds it. */
 static void test_v4_mapped_client(void **state)
@@ -1363,6 +1415,7 @@ int main(void)
         cmocka_unit_test(test_w3c_cisco_default),    cmocka_unit_test(test_w3c_header_change),
         cmocka_unit_test(test_w3c_before_header),    cmocka_unit_test(test_w3c_unknown_fields),
         cmocka_unit_test(test_w3c_split_fields),     cmocka_unit_test(test_w3c_mangled),
+        cmocka_unit_test(test_syslog_5424),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
