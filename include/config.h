@@ -22,6 +22,23 @@ typedef enum {
     CFG_AUTH_SECRET = 0,
 } cfg_auth_mode_t;
 
+/* One range of addresses: an IPv4 or IPv6 network and its prefix length. */
+typedef struct cfg_net {
+    int family;             /* AF_INET or AF_INET6 */
+    unsigned char addr[16]; /* the first 4 (IPv4) or 16 bytes, host bits zero */
+    int prefix;             /* 0..32 or 0..128 */
+} cfg_net_t;
+
+/* One entry of the sender map: the appliance that sends from an address. */
+typedef struct cfg_sender {
+    char *name;
+    int family;
+    unsigned char addr[16];
+} cfg_sender_t;
+
+#define CFG_SYSLOG_ALLOW_MAX 256
+#define CFG_SENDERS_MAX      1024
+
 typedef struct cfg {
     char *db_path;             /* WSA_RELAY_DB */
     char *listen_host;         /* WSA_RELAY_LISTEN, host part ("127.0.0.1", "::1") */
@@ -34,6 +51,14 @@ typedef struct cfg {
     int threads;      /* WSA_RELAY_THREADS, 1..64 */
     double wbrs_block;     /* WSA_RELAY_WBRS_BLOCK, -10.0..10.0; the appliance default is -6.0 */
     int request_budget_ms; /* WSA_RELAY_REQUEST_BUDGET_MS, 100..60000 */
+    /* WSA_RELAY_SYSLOG_ALLOW, comma-separated addresses and CIDRs; default loopback only
+     * (127.0.0.0/8 and ::1) */
+    cfg_net_t *syslog_allow;
+    size_t syslog_allow_n;
+    cfg_sender_t *senders; /* WSA_RELAY_APPLIANCES, name=addr,...; none by default */
+    size_t senders_n;
+    int syslog_rcvbuf; /* WSA_RELAY_SYSLOG_RCVBUF, bytes of a UDP receive buffer; 0: the
+                          kernel's default */
 } cfg_t;
 
 /** Fills `cfg` with the defaults. */
@@ -60,5 +85,14 @@ int cfg_set(cfg_t *cfg, const char *name, const char *value, char *err, size_t e
  * Returns 0, or -1 with a message in `err`.
  */
 int cfg_check_serve(const cfg_t *cfg, char *err, size_t errlen);
+
+/**
+ * 1 when the address (AF_INET: 4 bytes, AF_INET6: 16 bytes) is in WSA_RELAY_SYSLOG_ALLOW.
+ * An IPv4-mapped IPv6 address (::ffff:a.b.c.d) is taken as its IPv4 address.
+ */
+int cfg_syslog_allowed(const cfg_t *cfg, int family, const void *addr);
+
+/** The appliance WSA_RELAY_APPLIANCES names for an address (mapped as above), or NULL. */
+const char *cfg_sender_name(const cfg_t *cfg, int family, const void *addr);
 
 #endif

@@ -1,6 +1,7 @@
 /*
  * test_config.c - settings: defaults, validation messages, environment, precedence.
  */
+#include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -194,6 +195,111 @@ static void test_secret_file_limits(void **state)
     cfg_free(&cfg);
 }
 
+/* Whether an address in text form passes the allowlist. */
+static int allowed(const cfg_t *cfg, const char *text)
+{
+    unsigned char addr[16];
+    int family = strchr(text, ':') != NULL ? AF_INET6 : AF_INET;
+
+    assert_int_equal(inet_pton(family, text, addr), 1);
+    return cfg_syslog_allowed(cfg, family, addr);
+}
+
+static const char *sender(const cfg_t *cfg, const char *text)
+{
+    unsigned char addr[16];
+    int family = strchr(text, ':') != NULL ? AF_INET6 : AF_INET;
+
+    assert_int_equal(inet_pton(family, text, addr), 1);
+    return cfg_sender_name(cfg, family, addr);
+}
+
+static void test_syslog_allow(void **state)
+{
+    cfg_t cfg;
+
+    (void)state;
+    cfg_init(&cfg);
+    /* the default: loopback only */
+    assert_true(allowed(&cfg, "127.0.0.1"));
+    assert_true(allowed(&cfg, "127.255.0.9"));
+    assert_true(allowed(&cfg, "::1"));
+    assert_true(allowed(&cfg, "::ffff:127.0.0.2"));
+    assert_false(allowed(&cfg, "128.0.0.1"));
+    assert_false(allowed(&cfg, "10.0.0.1"));
+    assert_false(allowed(&cfg, "::2"));
+
+    /* 192.0.2.64/26 is .64 to .127; 2001:db8:ab00::/40 ends where the 41st bit changes */
+    assert_string_equal(
+        try_set(&cfg, "WSA_RELAY_SYSLOG_ALLOW", "192.0.2.10, 192.0.2.64/26,2001:db8:ab00::/40"),
+        "");
+    assert_int_equal(cfg.syslog_allow_n, 3);
+    assert_true(allowed(&cfg, "192.0.2.10"));
+    assert_false(allowed(&cfg, "192.0.2.11"));
+    assert_false(allowed(&cfg, "192.0.2.63"));
+    assert_true(allowed(&cfg, "192.0.2.64"));
+    assert_true(allowed(&cfg, "::ffff:192.0.2.127"));
+    assert_false(allowed(&cfg, "192.0.2.128"));
+    assert_true(allowed(&cfg, "2001:db8:abff:ffff::1"));
+    assert_false(allowed(&cfg, "2001:db8:ac00::1"));
+    assert_false(allowed(&cfg, "127.0.0.1"));
+    assert_string_equal(try_set(&cfg, "WSA_RELAY_SYSLOG_ALLOW", "0.0.0.0/0"), "");
+    assert_true(allowed(&cfg, "203.0.113.7"));
+    assert_false(allowed(&cfg, "2001:db8::1"));
+
+    assert_string_equal(try_set(&cfg, "WSA_RELAY_SYSLOG_ALLOW", "10.0.0.0/33"),
+                        "WSA_RELAY_SYSLOG_ALLOW: expected comma-separated IP addresses or CIDR "
+                        "ranges (e.g. 127.0.0.1,10.0.0.0/8,::1); \"10.0.0.0/33\" is not one");
+    assert_string_equal(try_set(&cfg, "WSA_RELAY_SYSLOG_ALLOW", "10.1.2.3/8"),
+                        "WSA_RELAY_SYSLOG_ALLOW: \"10.1.2.3/8\" has bits set past its /8 prefix");
+    assert_string_not_equal(try_set(&cfg, "WSA_RELAY_SYSLOG_ALLOW", "wsa.example.com"), "");
+    assert_string_not_equal(try_set(&cfg, "WSA_RELAY_SYSLOG_ALLOW", "10.0.0.1,,"), "");
+    assert_string_not_equal(try_set(&cfg, "WSA_RELAY_SYSLOG_ALLOW", "10.0.0.0/"), "");
+    assert_string_not_equal(try_set(&cfg, "WSA_RELAY_SYSLOG_ALLOW", "10.0.0.0/-1"), "");
+    assert_string_not_equal(try_set(&cfg, "WSA_RELAY_SYSLOG_ALLOW", ","), "");
+    /* a refused value leaves the list as it was */
+    assert_int_equal(cfg.syslog_allow_n, 1);
+    assert_true(allowed(&cfg, "203.0.113.7"));
+    cfg_free(&cfg);
+}
+
+static void test_appliance_senders(void **state)
+{
+    cfg_t cfg;
+
+    (void)state;
+    cfg_init(&cfg);
+    assert_int_equal(cfg.senders_n, 0);
+    assert_null(sender(&cfg, "127.0.0.1"));
+    assert_string_equal(
+        try_set(&cfg, "WSA_RELAY_APPLIANCES", "wsa-hq=192.0.2.10,wsa-branch.example=2001:db8::5"),
+        "");
+    assert_int_equal(cfg.senders_n, 2);
+    assert_string_equal(sender(&cfg, "192.0.2.10"), "wsa-hq");
+    assert_string_equal(sender(&cfg, "::ffff:192.0.2.10"), "wsa-hq");
+    assert_string_equal(sender(&cfg, "2001:db8::5"), "wsa-branch.example");
+    assert_null(sender(&cfg, "192.0.2.11"));
+
+    assert_string_equal(try_set(&cfg, "WSA_RELAY_APPLIANCES", "wsa1=10.0.0.1,wsa2=10.0.0.1"),
+                        "WSA_RELAY_APPLIANCES: address 10.0.0.1 is given twice");
+    assert_string_equal(try_set(&cfg, "WSA_RELAY_APPLIANCES", "wsa1=10.0.0.300"),
+                        "WSA_RELAY_APPLIANCES: expected NAME=ADDRESS[,NAME=ADDRESS...] with a "
+                        "name of 1 to 255 printable characters without spaces and an IP "
+                        "address; \"wsa1=10.0.0.300\" is not one");
+    assert_string_not_equal(try_set(&cfg, "WSA_RELAY_APPLIANCES", "=10.0.0.1"), "");
+    assert_string_not_equal(try_set(&cfg, "WSA_RELAY_APPLIANCES", "wsa 1=10.0.0.1"), "");
+    assert_string_not_equal(try_set(&cfg, "WSA_RELAY_APPLIANCES", "10.0.0.1"), "");
+    assert_string_not_equal(try_set(&cfg, "WSA_RELAY_APPLIANCES", "wsa1=10.0.0.0/8"), "");
+    assert_string_equal(sender(&cfg, "192.0.2.10"), "wsa-hq");
+
+    assert_string_equal(try_set(&cfg, "WSA_RELAY_SYSLOG_RCVBUF", "4096"), "");
+    assert_int_equal(cfg.syslog_rcvbuf, 4096);
+    assert_string_equal(try_set(&cfg, "WSA_RELAY_SYSLOG_RCVBUF", "268435457"),
+                        "WSA_RELAY_SYSLOG_RCVBUF: expected bytes from 0 to 268435456; got "
+                        "\"268435457\"");
+    cfg_free(&cfg);
+}
+
 static void test_env_precedence(void **state)
 {
     char err[CFG_ERR_LEN];
@@ -230,6 +336,7 @@ int main(void)
         cmocka_unit_test(test_verdict_days),       cmocka_unit_test(test_urls_and_modes),
         cmocka_unit_test(test_secret_rules),       cmocka_unit_test(test_secret_file),
         cmocka_unit_test(test_secret_file_limits), cmocka_unit_test(test_env_precedence),
+        cmocka_unit_test(test_syslog_allow),       cmocka_unit_test(test_appliance_senders),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
