@@ -1,17 +1,23 @@
 /*
  * cmd_ingest.c - `wsa-relay ingest`: load access log files into the tracking database.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "cmd.h"
 #include "load.h"
 #include "log.h"
 #include "store.h"
+#include "watch.h"
 
 static const char ingest_usage[] =
     "usage: wsa-relay ingest [--db PATH] [--appliance NAME] [--format FORMAT] FILE...\n"
+    "       wsa-relay ingest [--db PATH] [--appliance NAME] [--format FORMAT] --watch DIR\n"
+    "                        [--poll-ms N]\n"
     "\n"
     "Reads WSA access log lines (native format, with or without a syslog header) from each\n"
     "FILE, plain or gzip-compressed, or from stdin for '-', and stores them in the tracking\n"
@@ -19,6 +25,14 @@ static const char ingest_usage[] =
     "last time are read. A plain file's last line without a newline is left for a later run\n"
     "while the file was changed less than 60 seconds ago (the appliance may still be\n"
     "writing it). A damaged gzip file loads its lines before the damage, then is an error.\n"
+    "\n"
+    "With --watch, follows the spool folder DIR until SIGINT or SIGTERM: every poll, each\n"
+    "file in it that is new or changed is loaded as above, the least recently modified\n"
+    "first. Renamed, copied and gzip-compressed rotations are recognised by their first\n"
+    "bytes and nothing is read twice, across restarts too. Hidden files, names ending in\n"
+    ".tmp, .part, .filepart or .swp, and entries that are not regular files are skipped. A\n"
+    "file that cannot be read is a warning and the others go on; a database error ends the\n"
+    "run with status 1. The database may not be inside DIR.\n"
     "\n"
     "options:\n"
     "  --db PATH          the database (WSA_RELAY_DB; default " CFG_DEFAULT_DB ")\n"
@@ -28,13 +42,55 @@ static const char ingest_usage[] =
     "                     #Fields: directive is W3C, any other is native), native, or\n"
     "                     w3c (a W3C stream that starts mid-file: its data lines are\n"
     "                     rejected until a #Fields: line names the columns)\n"
+    "  --watch DIR        follow the spool folder DIR instead of reading FILEs\n"
+    "  --poll-ms N        with --watch, list DIR every N milliseconds (10 to 3600000;\n"
+    "                     default 1000)\n"
     "  --help             this text\n"
     "\n"
     "Prints one line: read=N stored=N warned=N rejected=N skipped=N, where read is the sum\n"
     "of the other four (warned lines are stored with a parse warning; rejected lines are\n"
     "kept in the rejects table with the reason; skipped lines are not access records).\n"
-    "Exit status: 0 when all input was read, 1 when an error stopped the load, 2 for a\n"
-    "usage or configuration error.\n";
+    "Exit status: 0 when all input was read (with --watch: when stopped by a signal), 1\n"
+    "when an error stopped the load, 2 for a usage or configuration error.\n";
+
+/* Set by SIGINT and SIGTERM while a folder is followed. */
+static volatile sig_atomic_t watch_stop;
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    watch_stop = 1;
+}
+
+/*
+ * No SA_RESTART: the watcher's poll sleep must end when the signal comes; the loader
+ * retries its reads on EINTR and stops after the batch it is committing.
+ */
+static void install_stop_handlers(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+/* --poll-ms: a whole number of milliseconds in range, nothing else. */
+static int parse_poll_ms(const char *text, int *out)
+{
+    char *end;
+    long v;
+
+    errno = 0;
+    v = strtol(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0' || text[0] == '-' || text[0] == '+' || v < 10 ||
+        v > WATCH_MAX_POLL_MS)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
 
 int cmd_ingest(int argc, char **argv)
 {
@@ -42,12 +98,15 @@ int cmd_ingest(int argc, char **argv)
         {"db", required_argument, NULL, 'd'},
         {"appliance", required_argument, NULL, 'a'},
         {"format", required_argument, NULL, 'f'},
+        {"watch", required_argument, NULL, 'w'},
+        {"poll-ms", required_argument, NULL, 'p'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     char err[STORE_ERR_LEN];
     load_counts_t counts = {0};
     load_opts_t lopts = {0};
+    watch_opts_t wopts = {.load = &lopts, .stop = &watch_stop};
     store_t *st = NULL;
     cfg_t cfg;
     int c, rc;
@@ -83,6 +142,17 @@ int cmd_ingest(int argc, char **argv)
                 goto out;
             }
             break;
+        case 'w':
+            wopts.dir = optarg;
+            break;
+        case 'p':
+            if (parse_poll_ms(optarg, &wopts.poll_ms) != 0) {
+                fprintf(stderr, "wsa-relay ingest: --poll-ms: expected a whole number of "
+                                "milliseconds from 10 to 3600000\n");
+                rc = CFG_EXIT_USAGE;
+                goto out;
+            }
+            break;
         case 'h':
             fputs(ingest_usage, stdout);
             rc = 0;
@@ -93,7 +163,25 @@ int cmd_ingest(int argc, char **argv)
             goto out;
         }
     }
-    if (optind >= argc) {
+    if (wopts.dir != NULL && optind < argc) {
+        fprintf(stderr,
+                "wsa-relay ingest: --watch reads the folder's files: no FILE may be "
+                "given with it (got %s)\n",
+                argv[optind]);
+        rc = CFG_EXIT_USAGE;
+        goto out;
+    }
+    if (wopts.dir == NULL && wopts.poll_ms != 0) {
+        fputs("wsa-relay ingest: --poll-ms needs --watch DIR\n", stderr);
+        rc = CFG_EXIT_USAGE;
+        goto out;
+    }
+    if (wopts.dir != NULL && watch_check_dir(wopts.dir, cfg.db_path, err, sizeof(err)) != 0) {
+        fprintf(stderr, "wsa-relay ingest: --watch: %s\n", err);
+        rc = CFG_EXIT_USAGE;
+        goto out;
+    }
+    if (wopts.dir == NULL && optind >= argc) {
         fputs("wsa-relay ingest: no FILE given (use - for stdin)\n", stderr);
         rc = CFG_EXIT_USAGE;
         goto out;
@@ -105,6 +193,13 @@ int cmd_ingest(int argc, char **argv)
         goto out;
     }
     rc = 0;
+    if (wopts.dir != NULL) {
+        install_stop_handlers();
+        if (watch_run(st, &wopts, &counts, err, sizeof(err)) != 0) {
+            fprintf(stderr, "wsa-relay ingest: %s\n", err);
+            rc = 1;
+        }
+    }
     for (int i = optind; i < argc; i++) {
         if (load_source(st, argv[i], &lopts, &counts, err, sizeof(err)) != 0) {
             fprintf(stderr, "wsa-relay ingest: %s\n", err);
