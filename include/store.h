@@ -135,6 +135,8 @@ typedef struct store_appliance_info {
     const char *name; /* valid during the callback */
     int64_t rows;     /* transactions naming it */
     int64_t last_ms;  /* time of its newest transaction; -1 when it has none */
+    int64_t dropped;  /* UDP datagrams the kernel dropped on a syslog listener started for
+                         this appliance alone (--appliance) */
 } store_appliance_info_t;
 
 typedef int (*store_appliance_cb)(const store_appliance_info_t *a, void *ctx);
@@ -145,6 +147,29 @@ typedef int (*store_appliance_cb)(const store_appliance_info_t *a, void *ctx);
  * Returns the number of appliances passed to `cb`, or -1 on error.
  */
 int store_appliances(store_t *st, store_appliance_cb cb, void *ctx);
+
+/*
+ * Syslog listeners (store_syslog.c): what could not be stored, per listener address. A
+ * dropped datagram never arrived, so its sender is unknown; a refused one came from a
+ * sender outside the allowlist (refused connections count here too).
+ */
+typedef struct store_listener_info {
+    const char *address; /* "udp://127.0.0.1:5514"; valid during the callback */
+    int64_t dropped;
+    int64_t refused;
+    int64_t last_ms; /* when its counters last grew */
+} store_listener_info_t;
+
+typedef int (*store_listener_cb)(const store_listener_info_t *l, void *ctx);
+
+/** Adds to a listener's counters (created when new); call inside a batch. 0 or -1. */
+int store_listener_add(store_t *st, const char *address, int64_t dropped, int64_t refused);
+
+/** Adds datagrams dropped on a listener that served only this appliance. 0 or -1. */
+int store_appliance_add_dropped(store_t *st, int64_t appliance_id, int64_t dropped);
+
+/** Calls `cb` for every listener with counters, by address. Count passed, or -1. */
+int store_listeners(store_t *st, store_listener_cb cb, void *ctx);
 
 /* One rejected line; pointers valid during the callback. */
 typedef struct store_reject_info {

@@ -13,4 +13,7 @@ extern const char store_migration_v2_sql[];
 /** Version 2 to 3: host_rev, each host with its labels reversed, so subdomains are a range. */
 extern const char store_migration_v3_sql[];
 
+/** Syslog loss: appliances.dropped and the syslog_listeners table (store_migrate_syslog.c). */
+extern const char store_migration_syslog_sql[];
+
 #endif

@@ -12,12 +12,14 @@
 #include "load.h"
 #include "log.h"
 #include "store.h"
+#include "syslog_rx.h"
 #include "watch.h"
 
 static const char ingest_usage[] =
     "usage: wsa-relay ingest [--db PATH] [--appliance NAME] [--format FORMAT] FILE...\n"
     "       wsa-relay ingest [--db PATH] [--appliance NAME] [--format FORMAT] --watch DIR\n"
     "                        [--poll-ms N]\n"
+    "       wsa-relay ingest [--db PATH] [--appliance NAME] --syslog URL [--syslog URL]...\n"
     "\n"
     "Reads WSA access log lines (native format, with or without a syslog header) from each\n"
     "FILE, plain or gzip-compressed, or from stdin for '-', and stores them in the tracking\n"
@@ -34,6 +36,14 @@ static const char ingest_usage[] =
     "file that cannot be read is a warning and the others go on; a database error ends the\n"
     "run with status 1. The database may not be inside DIR.\n"
     "\n"
+    "With --syslog, receives syslog push (RFC 3164 or RFC 5424 headers) until SIGINT or\n"
+    "SIGTERM, on udp://ADDR:PORT (one message a datagram) or tcp://ADDR:PORT (octet\n"
+    "counting or newline framing, per message); give it once per listener. Only senders\n"
+    "in WSA_RELAY_SYSLOG_ALLOW (default: loopback) are read. A row's appliance is\n"
+    "--appliance, else the sender's name in WSA_RELAY_APPLIANCES, else the syslog host,\n"
+    "else the sender's address. Messages over 64 KiB are rejected with their first 64 KiB.\n"
+    "Rows are committed at least every second.\n"
+    "\n"
     "options:\n"
     "  --db PATH          the database (WSA_RELAY_DB; default " CFG_DEFAULT_DB ")\n"
     "  --appliance NAME   the appliance the lines come from (default: the syslog host\n"
@@ -45,6 +55,8 @@ static const char ingest_usage[] =
     "  --watch DIR        follow the spool folder DIR instead of reading FILEs\n"
     "  --poll-ms N        with --watch, list DIR every N milliseconds (10 to 3600000;\n"
     "                     default 1000)\n"
+    "  --syslog URL       listen on udp://ADDR:PORT or tcp://ADDR:PORT ([V6ADDR] in\n"
+    "                     brackets; udp://:PORT is loopback; port 0 picks a free one)\n"
     "  --help             this text\n"
     "\n"
     "Prints one line: read=N stored=N warned=N rejected=N skipped=N, where read is the sum\n"
@@ -95,18 +107,17 @@ static int parse_poll_ms(const char *text, int *out)
 int cmd_ingest(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"db", required_argument, NULL, 'd'},
-        {"appliance", required_argument, NULL, 'a'},
-        {"format", required_argument, NULL, 'f'},
-        {"watch", required_argument, NULL, 'w'},
-        {"poll-ms", required_argument, NULL, 'p'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"db", required_argument, NULL, 'd'},      {"appliance", required_argument, NULL, 'a'},
+        {"format", required_argument, NULL, 'f'},  {"watch", required_argument, NULL, 'w'},
+        {"poll-ms", required_argument, NULL, 'p'}, {"syslog", required_argument, NULL, 's'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
     char err[STORE_ERR_LEN];
     load_counts_t counts = {0};
     load_opts_t lopts = {0};
     watch_opts_t wopts = {.load = &lopts, .stop = &watch_stop};
+    syslog_rx_addr_t syslog_addrs[SYSLOG_RX_MAX_LISTENERS];
+    syslog_rx_opts_t sopts = {.addrs = syslog_addrs, .stop = &watch_stop};
     store_t *st = NULL;
     cfg_t cfg;
     int c, rc;
@@ -153,6 +164,20 @@ int cmd_ingest(int argc, char **argv)
                 goto out;
             }
             break;
+        case 's':
+            if (sopts.naddrs == SYSLOG_RX_MAX_LISTENERS) {
+                fprintf(stderr, "wsa-relay ingest: --syslog: at most %d listeners\n",
+                        SYSLOG_RX_MAX_LISTENERS);
+                rc = CFG_EXIT_USAGE;
+                goto out;
+            }
+            if (syslog_rx_parse_url(optarg, &syslog_addrs[sopts.naddrs], err, sizeof(err)) != 0) {
+                fprintf(stderr, "wsa-relay ingest: %s\n", err);
+                rc = CFG_EXIT_USAGE;
+                goto out;
+            }
+            sopts.naddrs++;
+            break;
         case 'h':
             fputs(ingest_usage, stdout);
             rc = 0;
@@ -181,7 +206,12 @@ int cmd_ingest(int argc, char **argv)
         rc = CFG_EXIT_USAGE;
         goto out;
     }
-    if (wopts.dir == NULL && optind >= argc) {
+    if (sopts.naddrs > 0 && (wopts.dir != NULL || optind < argc || lopts.format != 0)) {
+        fputs("wsa-relay ingest: --syslog takes no FILE, --watch or --format\n", stderr);
+        rc = CFG_EXIT_USAGE;
+        goto out;
+    }
+    if (wopts.dir == NULL && optind >= argc && sopts.naddrs == 0) {
         fputs("wsa-relay ingest: no FILE given (use - for stdin)\n", stderr);
         rc = CFG_EXIT_USAGE;
         goto out;
@@ -193,6 +223,15 @@ int cmd_ingest(int argc, char **argv)
         goto out;
     }
     rc = 0;
+    if (sopts.naddrs > 0) {
+        sopts.appliance = lopts.appliance;
+        sopts.cfg = &cfg;
+        install_stop_handlers();
+        if (syslog_rx_run(st, &sopts, &counts, err, sizeof(err)) != 0) {
+            fprintf(stderr, "wsa-relay ingest: %s\n", err);
+            rc = 1;
+        }
+    }
     if (wopts.dir != NULL) {
         install_stop_handlers();
         if (watch_run(st, &wopts, &counts, err, sizeof(err)) != 0) {
