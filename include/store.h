@@ -248,6 +248,7 @@ typedef struct store_row {
     int malware;
     const char *source_name;
     int64_t offset;
+    const char *user_realm;
 } store_row_t;
 
 typedef int (*store_row_cb)(const store_row_t *row, void *ctx);

@@ -13,6 +13,12 @@ extern const char store_migration_v2_sql[];
 /** Version 2 to 3: host_rev, each host with its labels reversed, so subdomains are a range. */
 extern const char store_migration_v3_sql[];
 
+/*
+ * tx_keys instead of the column indexes (store_migrate_keys.c): the SQL runs first, then
+ * the fill enters every existing row's keys.
+ */
+extern const char store_migration_keys_sql[];
+
 /** Syslog loss: appliances.dropped and the syslog_listeners table (store_migrate_syslog.c). */
 extern const char store_migration_syslog_sql[];
 

@@ -18,7 +18,13 @@
 #include "load_reader.h"
 #include "log.h"
 
-#define LOAD_DEFAULT_BATCH 5000
+/*
+ * Lines per transaction. Each commit writes every page the batch touched, and a batch's
+ * keys are spread over its partition's stretch of tx_keys (store_keys.c): 20,000 lines
+ * loaded a third faster than 5,000 and as fast as 50,000 (bench/RESULTS.md), while a
+ * crash re-reads at most this many.
+ */
+#define LOAD_DEFAULT_BATCH 20000
 #define APPLIANCE_CACHE    16
 #define APPLIANCE_NAME_MAX 256
 #define REASON_LEN         256

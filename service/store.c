@@ -14,13 +14,19 @@
 #include "util.h"
 
 /*
- * The schema scripts in order: entry i brings a database from version i to version i + 1.
- * Each script sets user_version itself; a later migration is appended here.
+ * The schema steps in order: step i brings a database from version i to version i + 1.
+ * Its SQL runs first, then its fill when it has one (data that SQL alone cannot compute),
+ * then user_version is set to i + 1. A later migration is appended here.
  */
-static const char *const store_migrations[] = {
-    store_schema_sql,
-    store_migration_v2_sql,
-    store_migration_v3_sql,
+typedef struct store_migration {
+    const char *sql;
+    int (*fill)(store_t *st);
+} store_migration_t;
+
+static const store_migration_t store_migrations[] = {
+    {store_schema_sql, NULL},           {store_migration_v2_sql, NULL},
+    {store_migration_v3_sql, NULL},     {store_migration_keys_sql, store__migrate_keys_fill},
+    {store_migration_syslog_sql, NULL},
 };
 #define STORE_SCHEMA_VERSION ((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
 
@@ -29,7 +35,8 @@ static const char *const store_migrations[] = {
  * Some lock conflicts come back at once, without the busy handler: changing the journal
  * mode while another first start does the same, a read snapshot that a writer made stale,
  * a checkpoint already running. These steps are retried every STORE_RETRY_MS for as long
- * as the busy timeout would have waited.
+ * as the busy timeout would have waited, by the clock: a step that itself waited out the
+ * busy handler counts its wait (counting 20 ms a try retried it 250 times, 5 s each).
  */
 #define STORE_RETRY_MS 20
 /* VM steps between two looks at the clock while a deadline is set */
@@ -61,9 +68,20 @@ int store__fail(store_t *st, const char *what)
     const char *reason = st->db != NULL ? sqlite3_errmsg(st->db) : "out of memory";
     int code = st->db != NULL ? sqlite3_errcode(st->db) : SQLITE_NOMEM;
 
+    /*
+     * SQLite's own words for a full disk and a lock leave the operator guessing: "database
+     * or disk is full" does not say which, and "database is locked" not by whom nor for how
+     * long. (A plain SQLITE_BUSY is the busy handler giving up; its other kinds come at once.)
+     */
     if (code == SQLITE_INTERRUPT && st->interrupted)
-        reason = "query deadline passed";
-    store__failf(st, "%s: %s", what, reason);
+        store__failf(st, "%s: query deadline passed", what);
+    else if ((code & 0xff) == SQLITE_FULL)
+        store__failf(st, "%s: no space left on the file system that holds the database", what);
+    else if (code == SQLITE_BUSY)
+        store__failf(st, "%s: the database is locked by another writer (gave up after %d s)", what,
+                     STORE_BUSY_TIMEOUT_MS / 1000);
+    else
+        store__failf(st, "%s: %s", what, reason);
     st->err_code = code;
     return -1;
 }
@@ -139,10 +157,12 @@ static void pause_retry(void)
 /* exec, again while another connection holds the lock, up to the busy timeout. */
 static int exec_retry(store_t *st, const char *sql, const char *what)
 {
-    for (int waited = 0;; waited += STORE_RETRY_MS) {
+    int64_t until = util_monotonic_ms() + STORE_BUSY_TIMEOUT_MS;
+
+    for (;;) {
         if (exec(st, sql, what) == 0)
             return 0;
-        if (!failed_busy(st) || waited >= STORE_BUSY_TIMEOUT_MS)
+        if (!failed_busy(st) || util_monotonic_ms() >= until)
             return -1;
         pause_retry();
     }
@@ -208,13 +228,15 @@ static int check_foreign(store_t *st)
  */
 static int check_foreign_atomic(store_t *st)
 {
-    for (int waited = 0;; waited += STORE_RETRY_MS) {
+    int64_t until = util_monotonic_ms() + STORE_BUSY_TIMEOUT_MS;
+
+    for (;;) {
         if (exec(st, "BEGIN", "starting a read of the schema") != 0)
             return -1;
         if (check_foreign(st) == 0)
             return exec(st, "COMMIT", "ending a read of the schema");
         sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-        if (!failed_busy(st) || waited >= STORE_BUSY_TIMEOUT_MS)
+        if (!failed_busy(st) || util_monotonic_ms() >= until)
             return -1;
         pause_retry();
     }
@@ -232,8 +254,14 @@ static int apply_schema(store_t *st)
         goto fail;
     for (int v = version; v < STORE_SCHEMA_VERSION; v++) {
         char what[64];
+        char pragma[48];
         snprintf(what, sizeof(what), "applying schema version %d", v + 1);
-        if (exec(st, store_migrations[v], what) != 0)
+        snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", v + 1);
+        if (exec(st, store_migrations[v].sql, what) != 0)
+            goto fail;
+        if (store_migrations[v].fill != NULL && store_migrations[v].fill(st) != 0)
+            goto fail;
+        if (exec(st, pragma, what) != 0)
             goto fail;
     }
     if (exec(st, "COMMIT", "committing the schema") != 0)
@@ -266,10 +294,12 @@ static int check_schema(store_t *st)
      * right now: `serve` and a first `ingest` started together. Its schema is waited for as
      * long as a lock would be.
      */
-    for (int waited = 0;; waited += STORE_RETRY_MS) {
+    int64_t until = util_monotonic_ms() + STORE_BUSY_TIMEOUT_MS;
+
+    for (;;) {
         if (read_version_and_tables(st, &version, &tables) != 0)
             return -1;
-        if (version != 0 || tables > 0 || waited >= STORE_BUSY_TIMEOUT_MS)
+        if (version != 0 || tables > 0 || util_monotonic_ms() >= until)
             break;
         pause_retry();
     }
@@ -303,7 +333,7 @@ static int configure(store_t *st)
                       "PRAGMA journal_size_limit = 67108864;"
                       "PRAGMA wal_autocheckpoint = 10000;"
                       "PRAGMA foreign_keys = ON;"
-                      "PRAGMA cache_size = -32768;"
+                      "PRAGMA cache_size = -65536;"
                       "PRAGMA temp_store = MEMORY;",
                       "setting pragmas");
 }
@@ -383,6 +413,10 @@ void store_close(store_t *st)
         return;
     for (int i = 0; i < STORE_Q_COUNT; i++)
         sqlite3_finalize(st->stmt[i]);
+    for (size_t i = 0; i < st->npart_stmt; i++)
+        sqlite3_finalize(st->part_stmt[i]);
+    free(st->part_stmt);
+    free(st->keys);
     sqlite3_close_v2(st->db);
     free(st->rawbuf);
     free(st->path);
@@ -423,7 +457,7 @@ int store_begin(store_t *st)
 
 int store_commit(store_t *st)
 {
-    if (run_simple(st, STORE_Q_COMMIT, "committing") != 0) {
+    if (store__flush_keys(st) != 0 || run_simple(st, STORE_Q_COMMIT, "committing") != 0) {
         /* a failed COMMIT can leave the transaction open (SQLITE_BUSY): end it */
         store_rollback(st);
         return -1;
@@ -435,6 +469,7 @@ void store_rollback(store_t *st)
 {
     sqlite3_stmt *s;
 
+    st->nkeys = 0;
     if (sqlite3_get_autocommit(st->db))
         return;
     /* the error message of the failure that led here is kept for the caller */

@@ -15,33 +15,12 @@
  * bare registered domains and IP literals (no registered domain) cost no index entry. The
  * same rule makes the range give exactly the rows the registered domain's walk would.
  *
- * New rows get host_rev from store__host_rev at insert. Existing rows are filled here in
- * SQL, which SQLite can run inside the migration's transaction without a function of ours
- * registered on the connection: the same reversal written as a recursive split at the dots
- * (instr and substr count characters, and '.' is one byte, so the labels come out byte for
- * byte). test_store.c checks that both give the same text for the same hosts.
+ * Existing rows were filled here in SQL: the reversal written as a recursive split at the
+ * dots. The version after this one (store_migrate_keys.c) replaced host_rev and the column
+ * indexes with tx_keys and dropped the column again; this step stays so that a version 2
+ * database passes through the same states as every other.
  */
-#include <string.h>
-#include "store_priv.h"
 #include "store_schema.h"
-
-void store__host_rev(const char *host, size_t n, char *out)
-{
-    size_t end = n, o = 0;
-
-    for (;;) {
-        size_t start = end;
-        while (start > 0 && host[start - 1] != '.')
-            start--;
-        memcpy(out + o, host + start, end - start);
-        o += end - start;
-        if (start == 0)
-            break;
-        out[o++] = '.';
-        end = start - 1;
-    }
-    out[o] = '\0';
-}
 
 const char store_migration_v3_sql[] =
     "ALTER TABLE transactions ADD COLUMN host_rev TEXT;\n"

@@ -41,10 +41,8 @@ enum {
     C_MALWARE,
     C_SOURCE_NAME,
     C_OFFSET,
+    C_USER_REALM,
 };
-
-/* The LIMIT parameter of every sighting statement. */
-#define SIGHT_LIMIT_PARAM 9
 
 #define DEFAULT_WBRS_BLOCK (-6.0)
 
@@ -108,6 +106,7 @@ static int fill_row(store_t *st, sqlite3_stmt *s, store_row_t *r)
     r->malware = sqlite3_column_int(s, C_MALWARE);
     r->source_name = col_text(s, C_SOURCE_NAME);
     r->offset = sqlite3_column_int64(s, C_OFFSET);
+    r->user_realm = col_text(s, C_USER_REALM);
     /* last: the text pointers above stay valid, the blob is read into our own buffer */
     if ((r->raw = raw_text(st, s)) == NULL)
         return store__failf(st, "out of memory for a line of %d bytes",
@@ -116,30 +115,23 @@ static int fill_row(store_t *st, sqlite3_stmt *s, store_row_t *r)
 }
 
 /*
- * One ordered statement of a sighting walk: the row it stands on, if any. A statement that
- * gives only (id, time_ms) has its rows read through STORE_Q_SIGHT_ID when passed on: it
- * prepares in a sixth of the time and memory of one that selects the whole row.
+ * One partition's candidates of a key, newest first: the entry it stands on, if any. The
+ * row itself is read by id (STORE_Q_SIGHT_ID or STORE_Q_EVID_ID) only when its turn comes.
  */
 typedef struct stream {
     sqlite3_stmt *s;
-    int ids_only;
     int has;
     int64_t time_ms, id;
 } stream_t;
 
 static int stream_next(store_t *st, stream_t *x)
 {
-    int rc;
+    int rc = sqlite3_step(x->s);
 
-    if (x->s == NULL) {
-        x->has = 0;
-        return 0;
-    }
-    rc = sqlite3_step(x->s);
     if (rc == SQLITE_ROW) {
         x->has = 1;
-        x->id = sqlite3_column_int64(x->s, C_ID);
-        x->time_ms = sqlite3_column_int64(x->s, C_TIME);
+        x->id = sqlite3_column_int64(x->s, 0);
+        x->time_ms = sqlite3_column_int64(x->s, 1);
         return 0;
     }
     x->has = 0;
@@ -148,7 +140,7 @@ static int stream_next(store_t *st, stream_t *x)
     return 0;
 }
 
-/* The stream whose row comes first (newest, then highest id); NULL when all are done. */
+/* The stream whose entry comes first (newest, then highest id); NULL when all are done. */
 static stream_t *stream_pick(stream_t *xs, size_t nx)
 {
     stream_t *best = NULL;
@@ -165,344 +157,313 @@ static stream_t *stream_pick(stream_t *xs, size_t nx)
 }
 
 /*
- * The statement to read the stream's current row from: its own, or for an ids-only stream
- * the cached STORE_Q_SIGHT_ID stepped onto that id (reset by the caller once the row is
- * passed on). The stream's statement is still open, so the row is read in its snapshot.
+ * The candidates of one key over every partition, merged newest first. The statements all
+ * run on this connection, so they read one snapshot; they are reset when the walk ends, as
+ * an open statement holds its read transaction and would stall checkpoints.
  */
-static sqlite3_stmt *stream_row(store_t *st, stream_t *x)
+typedef struct keywalk {
+    stream_t *xs;
+    size_t nx;
+} keywalk_t;
+
+static void keywalk_end(keywalk_t *w)
 {
-    sqlite3_stmt *s;
+    for (size_t i = 0; i < w->nx; i++)
+        sqlite3_reset(w->xs[i].s);
+    free(w->xs);
+    w->xs = NULL;
+    w->nx = 0;
+}
+
+static int keywalk_start(store_t *st, keywalk_t *w, int64_t key, int64_t since_ms)
+{
+    sqlite3_stmt *m = store__stmt(st, STORE_Q_MAX_ID);
+    int64_t parts;
     int rc;
 
-    if (!x->ids_only)
-        return x->s;
-    if ((s = store__stmt(st, STORE_Q_SIGHT_ID)) == NULL)
-        return NULL;
-    sqlite3_bind_int64(s, 1, x->id);
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
-        return s;
-    if (rc == SQLITE_DONE)
-        store__failf(st, "reading sightings: transaction %lld is gone", (long long)x->id);
-    else
-        store__fail(st, "reading sightings");
-    sqlite3_reset(s);
-    return NULL;
-}
-
-/*
- * Merges statements ordered by (time_ms DESC, id DESC), so that an observable with several
- * index paths (an ip as client or destination, a name and each host under it) needs no
- * temporary sort of an OR. A row that several give (an address that is client and
- * destination of one transaction) stands at the head of each of them at once, and is
- * passed on once.
- */
-static int walk(store_t *st, stream_t *xs, size_t nx, int limit, store_row_cb cb, void *ctx,
-                int *more)
-{
-    store_row_t row;
-    int n = 0;
-
-    for (size_t i = 0; i < nx; i++)
-        if (stream_next(st, &xs[i]) != 0)
-            return -1;
-    for (;;) {
-        stream_t *x = stream_pick(xs, nx);
-        sqlite3_stmt *rs;
-        int64_t id;
-        int stop;
-        if (x == NULL)
-            break;
-        if (n >= limit) {
-            *more = 1;
-            break;
-        }
-        if ((rs = stream_row(st, x)) == NULL)
-            return -1;
-        if (fill_row(st, rs, &row) != 0) {
-            sqlite3_reset(rs);
-            return -1;
-        }
-        n++;
-        stop = cb(&row, ctx) != 0;
-        if (rs != x->s)
-            sqlite3_reset(rs);
-        if (stop)
-            break;
-        id = x->id;
-        if (stream_next(st, x) != 0)
-            return -1;
-        for (size_t i = 0; i < nx; i++)
-            if (xs[i].has && xs[i].id == id && stream_next(st, &xs[i]) != 0)
-                return -1;
+    memset(w, 0, sizeof(*w));
+    if (m == NULL)
+        return -1;
+    rc = sqlite3_step(m);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(m);
+        return store__fail(st, "reading sightings");
     }
-    return n;
+    parts = sqlite3_column_type(m, 0) == SQLITE_NULL
+                ? 0
+                : (sqlite3_column_int64(m, 0) >> STORE_PART_SHIFT) + 1;
+    sqlite3_reset(m);
+    if (parts == 0)
+        return 0;
+    if ((w->xs = calloc((size_t)parts, sizeof(*w->xs))) == NULL)
+        return store__failf(st, "out of memory for %lld partitions", (long long)parts);
+    for (int64_t p = parts - 1; p >= 0; p--) {
+        stream_t *x = &w->xs[w->nx];
+        if ((x->s = store__part_stmt(st, p)) == NULL)
+            goto fail;
+        w->nx++;
+        sqlite3_bind_int64(x->s, 1, store__part_key(p, key));
+        sqlite3_bind_int64(x->s, 2, since_ms);
+        if (stream_next(st, x) != 0)
+            goto fail;
+    }
+    return 0;
+fail:
+    keywalk_end(w);
+    return -1;
 }
 
-static sqlite3_stmt *sight_stmt(store_t *st, store_q_t q, const obs_t *o, int limit)
+/* The next candidate's id and time: 1, or 0 when there is none, or -1; advances past it. */
+static int keywalk_next(store_t *st, keywalk_t *w, int64_t *id, int64_t *time_ms)
 {
-    sqlite3_stmt *s = store__stmt(st, q);
+    stream_t *x = stream_pick(w->xs, w->nx);
 
-    if (s == NULL)
-        return NULL;
-    sqlite3_bind_text(s, 1, o->key, -1, SQLITE_STATIC);
-    if (q == STORE_Q_SIGHT_DOMAIN)
-        sqlite3_bind_text(s, 2, o->key_reg_domain, -1, SQLITE_STATIC);
-    if (q == STORE_Q_SIGHT_USER && o->key_domain != NULL)
-        sqlite3_bind_text(s, 3, o->key_domain, -1, SQLITE_STATIC);
-    /* one more than asked, to know whether more exist */
-    sqlite3_bind_int64(s, SIGHT_LIMIT_PARAM, (sqlite3_int64)limit + 1);
-    return s;
+    if (x == NULL)
+        return 0;
+    *id = x->id;
+    *time_ms = x->time_ms;
+    return stream_next(st, x) != 0 ? -1 : 1;
 }
 
-/* The statement of each observable type; the second of ip/ipv6 is the destination. */
-static int sight_queries(const obs_t *o, store_q_t *first, store_q_t *second)
+static int same(const char *a, const char *b)
 {
-    *second = STORE_Q_COUNT;
-    switch (o->type) {
+    return a != NULL && b != NULL && strcmp(a, b) == 0;
+}
+
+/* Equal when ASCII letters are folded, as SQLite's NOCASE compares. */
+static int same_nocase(const char *a, const char *b)
+{
+    if (a == NULL || b == NULL)
+        return 0;
+    for (;; a++, b++) {
+        unsigned char x = (unsigned char)*a, y = (unsigned char)*b;
+        if (x >= 'A' && x <= 'Z')
+            x = (unsigned char)(x - 'A' + 'a');
+        if (y >= 'A' && y <= 'Z')
+            y = (unsigned char)(y - 'A' + 'a');
+        if (x != y)
+            return 0;
+        if (x == '\0')
+            return 1;
+    }
+}
+
+/* The host is the name or a subdomain of it: compared as text, never as a pattern. */
+static int host_under(const char *host, const char *name)
+{
+    size_t h, n;
+
+    if (host == NULL || name == NULL)
+        return 0;
+    h = strlen(host);
+    n = strlen(name);
+    if (h == n)
+        return memcmp(host, name, n) == 0;
+    return h > n && host[h - n - 1] == '.' && memcmp(host + h - n, name, n) == 0;
+}
+
+/* The kind an observable type is entered under; 0 for types the store has no rows for. */
+static store_key_kind_t key_kind(obs_type_t type)
+{
+    switch (type) {
     case OBS_IP:
     case OBS_IPV6:
-        *first = STORE_Q_SIGHT_CLIENT_IP;
-        *second = STORE_Q_SIGHT_DEST_IP;
-        return 1;
+        return STORE_KEY_IP;
     case OBS_DOMAIN:
     case OBS_HOSTNAME:
-        *first = o->key_reg_domain != NULL ? STORE_Q_SIGHT_DOMAIN : STORE_Q_SIGHT_HOST;
-        return 1;
+        return STORE_KEY_HOST;
     case OBS_URL:
-        *first = STORE_Q_SIGHT_URL;
-        return 1;
+        return STORE_KEY_URL;
     case OBS_SHA256:
-        *first = STORE_Q_SIGHT_SHA256;
-        return 1;
+        return STORE_KEY_SHA256;
     case OBS_USER:
-        *first = STORE_Q_SIGHT_USER;
-        return 1;
+        return STORE_KEY_USER;
     case OBS_FILE_NAME:
-        *first = STORE_Q_SIGHT_FILE_NAME;
-        return 1;
+        return STORE_KEY_FILE;
     case OBS_USER_AGENT:
-        *first = STORE_Q_SIGHT_USER_AGENT;
-        return 1;
+        return STORE_KEY_AGENT;
     default:
         return 0;
     }
 }
 
-/* A domain or hostname deeper than its registered domain (not the registered domain itself). */
-static int below_reg_domain(const obs_t *o)
+/*
+ * Whether a candidate row really is a sighting of the observable: a key is a hash, and a
+ * user observable that names a domain matches only rows of that domain or realm.
+ */
+static int row_matches(const obs_t *o, const store_row_t *r)
 {
-    return (o->type == OBS_DOMAIN || o->type == OBS_HOSTNAME) && o->key_reg_domain != NULL &&
-           strcmp(o->key, o->key_reg_domain) != 0;
+    switch (o->type) {
+    case OBS_IP:
+    case OBS_IPV6:
+        return same(r->client_ip, o->key) || same(r->dest_ip, o->key);
+    case OBS_DOMAIN:
+    case OBS_HOSTNAME:
+        /* a name without a registered domain (an address, one label) has no subdomains */
+        return o->key_reg_domain != NULL ? host_under(r->host, o->key) : same(r->host, o->key);
+    case OBS_URL:
+        return same(r->url, o->key);
+    case OBS_SHA256:
+        return same(r->sha256, o->key);
+    case OBS_USER:
+        return same_nocase(r->user_name, o->key) &&
+               (o->key_domain == NULL || same_nocase(r->user_domain, o->key_domain) ||
+                same_nocase(r->user_realm, o->key_domain));
+    case OBS_FILE_NAME:
+        return same(r->amp_file_name, o->key);
+    case OBS_USER_AGENT:
+        return same(r->user_agent, o->key);
+    default:
+        return 0;
+    }
 }
 
-/*
- * The distinct hosts strictly under `key` (ending in ".key"), found one index seek each
- * through tx_host_rev, at most max + 1 of them (one more than max says there are too many).
- * Each is a host name, allocated; 0, or -1 (message set).
- */
-static int list_subhosts(store_t *st, const char *key, char **hosts, size_t max, size_t *nhosts)
+static int64_t obs_key(const obs_t *o)
 {
-    size_t klen = strlen(key), below_len = klen + 1;
-    char *lo = malloc(klen + 2), *hi = malloc(klen + 2), *below = hi;
-    sqlite3_stmt *s = NULL;
-    int rc = -1;
-
-    *nhosts = 0;
-    if (lo == NULL || hi == NULL) {
-        store__failf(st, "out of memory for a name of %zu bytes", klen);
-        goto out;
-    }
-    /* "a.b" gives ["b.a.", "b.a/"): every reversed host that begins with "b.a." */
-    store__host_rev(key, klen, lo);
-    memcpy(hi, lo, klen);
-    lo[klen] = '.';
-    hi[klen] = '/';
-    while (*nhosts <= max) {
-        const char *rev;
-        char *next = NULL, *host = NULL;
-        size_t n;
-        int step;
-        if ((s = store__stmt(st, STORE_Q_SUBHOST_BELOW)) == NULL)
-            goto out;
-        sqlite3_bind_text64(s, 1, lo, klen + 1, SQLITE_STATIC, SQLITE_UTF8);
-        sqlite3_bind_text64(s, 2, below, below_len, SQLITE_STATIC, SQLITE_UTF8);
-        step = sqlite3_step(s);
-        if (step == SQLITE_DONE)
-            break;
-        if (step != SQLITE_ROW) {
-            store__fail(st, "listing the hosts under a name");
-            goto out;
-        }
-        rev = col_text(s, 0);
-        n = (size_t)sqlite3_column_bytes(s, 0);
-        if (rev == NULL || (next = malloc(n + 1)) == NULL || (host = malloc(n + 1)) == NULL) {
-            free(next);
-            store__failf(st, "out of memory for a host of %zu bytes", n);
-            goto out;
-        }
-        memcpy(next, rev, n + 1);
-        store__host_rev(next, n, host);
-        hosts[(*nhosts)++] = host;
-        /* the next host is the greatest below this one */
-        sqlite3_reset(s);
-        if (below != hi)
-            free(below);
-        below = next;
-        below_len = n;
-    }
-    rc = 0;
-out:
-    if (s != NULL)
-        sqlite3_reset(s);
-    if (below != hi)
-        free(below);
-    free(lo);
-    free(hi);
-    return rc;
-}
-
-/*
- * A name deeper than its registered domain: the host itself through tx_host, and each host
- * under it through tx_host too, merged newest first. A name with more than
- * STORE_SUBHOSTS_MAX hosts under it (s3.amazonaws.com) walks its registered domain's rows
- * instead. Each host costs a statement of about 3 KB and 12 us to prepare and start
- * (1024 hosts under a name of 1.5 million rows answered 100 rows in 13 ms, 1000 in 25 ms),
- * and a name with that many hosts tends to be a large share of its registered domain,
- * whose walk then meets the limit early. A name whose few rows are spread over more hosts
- * than that pays for the walk, linear in the registered domain's rows, as every deeper
- * name did before (0.75 s for 1.5 million rows).
- *
- * The hosts are listed before their statements start, in the read snapshot of the listing:
- * a host whose first row is committed after it is missed by this answer, its later rows
- * being no older than the snapshot the rest of the answer may already include.
- */
-static int sight_below(store_t *st, const obs_t *o, int limit, store_row_cb cb, void *ctx,
-                       int *more)
-{
-    char **hosts = calloc(STORE_SUBHOSTS_MAX + 1, sizeof(*hosts));
-    stream_t *xs = calloc(STORE_SUBHOSTS_MAX + 1, sizeof(*xs));
-    size_t nhosts = 0, nx = 0;
-    int n = -1;
-
-    if (hosts == NULL || xs == NULL) {
-        store__failf(st, "out of memory for the hosts under a name");
-        goto out;
-    }
-    if (list_subhosts(st, o->key, hosts, STORE_SUBHOSTS_MAX, &nhosts) != 0)
-        goto out;
-    if (nhosts > STORE_SUBHOSTS_MAX) {
-        if ((xs[0].s = sight_stmt(st, STORE_Q_SIGHT_DOMAIN, o, limit)) == NULL)
-            goto out;
-        n = walk(st, xs, 1, limit, cb, ctx, more);
-        goto out;
-    }
-    if ((xs[nx++].s = sight_stmt(st, STORE_Q_SIGHT_HOST, o, limit)) == NULL)
-        goto out;
-    /* the cached statement serves the name itself; each host under it gets its own */
-    for (size_t i = 0; i < nhosts; i++, nx++) {
-        if (sqlite3_prepare_v3(st->db, store__sql(STORE_Q_SIGHT_HOST_IDS), -1, 0, &xs[nx].s,
-                               NULL) != SQLITE_OK) {
-            store__fail(st, "preparing a statement");
-            goto out;
-        }
-        xs[nx].ids_only = 1;
-        sqlite3_bind_text(xs[nx].s, 1, hosts[i], -1, SQLITE_STATIC);
-        sqlite3_bind_int64(xs[nx].s, 2, (sqlite3_int64)limit + 1);
-    }
-    n = walk(st, xs, nx, limit, cb, ctx, more);
-out:
-    /* reset now: an open statement would hold a read snapshot and stall checkpoints */
-    if (xs != NULL && xs[0].s != NULL)
-        sqlite3_reset(xs[0].s);
-    for (size_t i = 1; i < nx; i++)
-        sqlite3_finalize(xs[i].s);
-    for (size_t i = 0; i < nhosts; i++)
-        free(hosts[i]);
-    free(hosts);
-    free(xs);
-    return n;
+    return store__key(key_kind(o->type), o->key, strlen(o->key));
 }
 
 int store_sightings(store_t *st, const obs_t *o, int limit, store_row_cb cb, void *ctx, int *more)
 {
-    stream_t xs[2];
-    store_q_t q1, q2;
-    size_t nx = 0;
-    int n = -1;
+    keywalk_t w;
+    store_row_t row;
+    int n = 0, got;
+    int64_t id, time_ms;
 
-    memset(xs, 0, sizeof(xs));
     *more = 0;
     st->interrupted = 0;
     if (limit < 0)
         limit = 0;
-    if (o->key == NULL || !sight_queries(o, &q1, &q2))
+    if (o->key == NULL || key_kind(o->type) == 0)
         return 0;
-    if (below_reg_domain(o))
-        return sight_below(st, o, limit, cb, ctx, more);
-    if ((xs[nx++].s = sight_stmt(st, q1, o, limit)) == NULL)
-        goto out;
-    if (q2 != STORE_Q_COUNT && (xs[nx++].s = sight_stmt(st, q2, o, limit)) == NULL)
-        goto out;
-    n = walk(st, xs, nx, limit, cb, ctx, more);
-out:
-    /* reset now: an open statement would hold a read snapshot and stall checkpoints */
-    for (size_t i = 0; i < nx; i++)
-        if (xs[i].s != NULL)
-            sqlite3_reset(xs[i].s);
-    return n;
+    if (keywalk_start(st, &w, obs_key(o), INT64_MIN) != 0)
+        return -1;
+    while ((got = keywalk_next(st, &w, &id, &time_ms)) > 0) {
+        sqlite3_stmt *rs = store__stmt(st, STORE_Q_SIGHT_ID);
+        int rc, stop = 0;
+        if (rs == NULL) {
+            got = -1;
+            break;
+        }
+        sqlite3_bind_int64(rs, 1, id);
+        rc = sqlite3_step(rs);
+        if (rc != SQLITE_ROW) {
+            /* an entry always has its row: they are written in one transaction */
+            if (rc == SQLITE_DONE)
+                store__failf(st, "reading sightings: transaction %lld is gone", (long long)id);
+            else
+                store__fail(st, "reading sightings");
+            sqlite3_reset(rs);
+            got = -1;
+            break;
+        }
+        if (fill_row(st, rs, &row) != 0) {
+            sqlite3_reset(rs);
+            got = -1;
+            break;
+        }
+        if (row_matches(o, &row)) {
+            if (n >= limit) {
+                *more = 1;
+                stop = 1;
+            } else {
+                n++;
+                stop = cb(&row, ctx) != 0;
+            }
+        }
+        sqlite3_reset(rs);
+        if (stop)
+            break;
+    }
+    keywalk_end(&w);
+    return got < 0 ? -1 : n;
 }
 
 static const char reason_amp[] = "AMP file verdict malicious";
 static const char reason_malware_block[] = "blocked by the appliance's anti-malware scanning";
 static const char reason_wbrs[] = "web reputation score at or below the block threshold";
 
+/* Columns of STORE_Q_EVID_ID. */
+enum { E_HOST = 0, E_URL, E_SHA256, E_WBRS, E_AMP_VERDICT, E_MALWARE_TAG };
+
+static int wbrs_at_or_below(sqlite3_stmt *s, double block)
+{
+    return sqlite3_column_type(s, E_WBRS) != SQLITE_NULL &&
+           sqlite3_column_double(s, E_WBRS) <= block;
+}
+
+/*
+ * The evidence a candidate row gives for the observable: the reason, or NULL when it
+ * gives none. sha256: an AMP verdict above 3, or a malware block tag; url: WBRS at or
+ * below the threshold, or a malware block tag; domain and hostname: the host exactly,
+ * with WBRS at or below the threshold.
+ */
+static const char *row_evidence(const obs_t *o, sqlite3_stmt *s, double block)
+{
+    int tag = sqlite3_column_int(s, E_MALWARE_TAG);
+
+    switch (o->type) {
+    case OBS_SHA256:
+        if (!same(col_text(s, E_SHA256), o->key))
+            return NULL;
+        if (sqlite3_column_type(s, E_AMP_VERDICT) != SQLITE_NULL &&
+            sqlite3_column_int(s, E_AMP_VERDICT) > 3)
+            return reason_amp;
+        return tag ? reason_malware_block : NULL;
+    case OBS_URL:
+        if (!same(col_text(s, E_URL), o->key))
+            return NULL;
+        if (wbrs_at_or_below(s, block))
+            return reason_wbrs;
+        return tag ? reason_malware_block : NULL;
+    case OBS_DOMAIN:
+    case OBS_HOSTNAME:
+        return same(col_text(s, E_HOST), o->key) && wbrs_at_or_below(s, block) ? reason_wbrs : NULL;
+    default:
+        return NULL;
+    }
+}
+
 int store_evidence(store_t *st, const obs_t *o, int64_t since_ms, const store_thresholds_t *th,
                    store_evidence_t *out)
 {
     double block = th != NULL ? th->wbrs_block : DEFAULT_WBRS_BLOCK;
-    sqlite3_stmt *s;
-    store_q_t q;
-    int rc, first_rule;
+    keywalk_t w;
+    int64_t id, time_ms;
+    int got = 0, found = 0;
 
     memset(out, 0, sizeof(*out));
     st->interrupted = 0;
-    switch (o->type) {
-    case OBS_SHA256:
-        q = STORE_Q_EVID_SHA256;
-        break;
-    case OBS_URL:
-        q = STORE_Q_EVID_URL;
-        break;
-    case OBS_DOMAIN:
-    case OBS_HOSTNAME:
-        q = STORE_Q_EVID_HOST;
-        break;
-    default:
+    if (o->key == NULL || (o->type != OBS_SHA256 && o->type != OBS_URL && o->type != OBS_DOMAIN &&
+                           o->type != OBS_HOSTNAME))
         return 0;
-    }
-    if (o->key == NULL)
-        return 0;
-    if ((s = store__stmt(st, q)) == NULL)
+    if (keywalk_start(st, &w, obs_key(o), since_ms) != 0)
         return -1;
-    sqlite3_bind_text(s, 1, o->key, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, since_ms);
-    sqlite3_bind_double(s, 3, block);
-    rc = sqlite3_step(s);
-    if (rc != SQLITE_ROW) {
+    while (!found && (got = keywalk_next(st, &w, &id, &time_ms)) > 0) {
+        sqlite3_stmt *s = store__stmt(st, STORE_Q_EVID_ID);
+        const char *reason;
+        if (s == NULL) {
+            got = -1;
+            break;
+        }
+        sqlite3_bind_int64(s, 1, id);
+        if (sqlite3_step(s) != SQLITE_ROW) {
+            store__fail(st, "looking for evidence");
+            sqlite3_reset(s);
+            got = -1;
+            break;
+        }
+        if ((reason = row_evidence(o, s, block)) != NULL) {
+            found = 1;
+            out->disposition = 2;
+            out->reason = reason;
+            /* the entry's time is the row's: both were written from one record */
+            out->latest_ms = time_ms;
+        }
         sqlite3_reset(s);
-        return rc == SQLITE_DONE ? 0 : store__fail(st, "looking for evidence");
     }
-    /* column 1 says whether the newest row met the type's first rule (AMP, or WBRS) */
-    first_rule = sqlite3_column_int(s, 1);
-    out->disposition = 2;
-    out->latest_ms = sqlite3_column_int64(s, 0);
-    if (q == STORE_Q_EVID_SHA256)
-        out->reason = first_rule ? reason_amp : reason_malware_block;
-    else if (q == STORE_Q_EVID_URL)
-        out->reason = first_rule ? reason_wbrs : reason_malware_block;
-    else
-        out->reason = reason_wbrs;
-    sqlite3_reset(s);
-    return 1;
+    keywalk_end(&w);
+    if (got < 0)
+        return -1;
+    return found;
 }

@@ -1,8 +1,8 @@
 /*
  * store_sql.c - the text of every statement the store prepares.
  *
- * Kept in one table so that the tests can check the plan of each one (every sighting query
- * must be an index search with no temporary B-tree for its ORDER BY).
+ * Kept in one table so that the tests can check the plan of each one (every query must be
+ * an index search, with no temporary B-tree for an ORDER BY).
  */
 #include "store_priv.h"
 
@@ -18,9 +18,12 @@
     " t.result_code, t.http_status, t.bytes, t.mime, t.acl_tag, t.action, t.access_policy,"        \
     " t.category, t.wbrs_raw, t.threat_type, t.avc_app, t.amp_verdict, t.amp_threat_name,"         \
     " t.amp_file_name, t.sha256, t.user_agent, t.raw, t.malware,"                                  \
-    " (SELECT s.name FROM sources AS s WHERE s.id = t.source_id), t.offset"                        \
+    " (SELECT s.name FROM sources AS s WHERE s.id = t.source_id), t.offset, t.user_realm"          \
     " FROM transactions AS t "
-#define SIGHT_ORDER " ORDER BY t.time_ms DESC, t.id DESC LIMIT ?9"
+
+/* STORE_KEYS_PER_INSERT rows of (key, time_ms, id) parameters */
+#define KEYS_4  "(?, ?, ?), (?, ?, ?), (?, ?, ?), (?, ?, ?)"
+#define KEYS_16 KEYS_4 ", " KEYS_4 ", " KEYS_4 ", " KEYS_4
 
 /* A tag of the appliance's anti-malware engines blocking the transaction. */
 #define MALWARE_TAG "substr(acl_tag, 1, 9) IN ('BLOCK_AMW', 'BLOCK_AMP')"
@@ -69,55 +72,28 @@ static const char *const store_sql_text[STORE_Q_COUNT] = {
         " tap_policy, category, category_full, wbrs, wbrs_raw, threat_type, avc_app, avc_type,"
         " avc_behavior, resp_verdict_name, amp_verdict, amp_threat_name, amp_score,"
         " amp_file_name, sha256, user_agent, custom_pre, custom_post, malware, warnings,"
-        " format, appliance_id, source_id, offset, raw, host_rev) VALUES (?1, ?2, ?3, ?4, ?5,"
+        " format, appliance_id, source_id, offset, raw) VALUES (?1, ?2, ?3, ?4, ?5,"
         " ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22,"
         " ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38,"
-        " ?39, ?40, ?41, ?42, ?43, ?44, ?45, ?46, ?47, ?48, ?49, ?50, ?51, ?52)"
+        " ?39, ?40, ?41, ?42, ?43, ?44, ?45, ?46, ?47, ?48, ?49, ?50, ?51)"
         " ON CONFLICT (source_id, offset) DO NOTHING",
     [STORE_Q_ADD_REJECT] = "INSERT INTO rejects (source_id, offset, raw, reason, added_ms)"
                            " VALUES (?1, ?2, ?3, ?4, ?5)"
                            " ON CONFLICT (source_id, offset) DO NOTHING",
-    [STORE_Q_SIGHT_CLIENT_IP] = SIGHT_SELECT "WHERE t.client_ip = ?1" SIGHT_ORDER,
-    [STORE_Q_SIGHT_DEST_IP] = SIGHT_SELECT "WHERE t.dest_ip = ?1" SIGHT_ORDER,
-    [STORE_Q_SIGHT_HOST] = SIGHT_SELECT "WHERE t.host = ?1" SIGHT_ORDER,
+    [STORE_Q_ADD_KEY] = "INSERT OR IGNORE INTO tx_keys (key, time_ms, id) VALUES (?, ?, ?)",
+    [STORE_Q_ADD_KEYS] = "INSERT OR IGNORE INTO tx_keys (key, time_ms, id) VALUES " KEYS_16,
+    [STORE_Q_MAX_ID] = "SELECT max(id) FROM transactions",
     /*
-     * The host itself or a subdomain: a suffix compared as a string, never a pattern. Every
-     * row of the registered domain is read when the name is deeper than it (that case
-     * goes through STORE_Q_SUBHOST_BELOW and tx_host unless the name has too many hosts).
+     * The candidates of a key in one partition, newest first: the primary key's own
+     * order, so a walk reads entries as it goes and never sorts. ?2 bounds the time from
+     * below (the oldest time of interest; INT64_MIN for all).
      */
-    [STORE_Q_SIGHT_DOMAIN] =
-        SIGHT_SELECT "WHERE t.reg_domain = ?2 AND (t.host = ?1"
-                     " OR substr(t.host, -length(?1) - 1) = '.' || ?1)" SIGHT_ORDER,
-    /*
-     * The greatest host_rev in [?1, ?2): with ?1 "<reversed name>." and ?2 "<reversed
-     * name>/", a host under the name; then again below the one found, one index seek per
-     * distinct host however many rows each has.
-     */
-    [STORE_Q_SUBHOST_BELOW] = "SELECT host_rev FROM transactions"
-                              " WHERE host_rev >= ?1 AND host_rev < ?2"
-                              " ORDER BY host_rev DESC LIMIT 1",
-    /* a host's rows newest first from tx_host alone; the rows are read by id when passed on */
-    [STORE_Q_SIGHT_HOST_IDS] = "SELECT id, time_ms FROM transactions WHERE host = ?1"
-                               " ORDER BY time_ms DESC, id DESC LIMIT ?2",
+    [STORE_Q_KEY_PART] = "SELECT id, time_ms FROM tx_keys WHERE key = ?1 AND time_ms >= ?2"
+                         " ORDER BY time_ms DESC, id DESC",
     [STORE_Q_SIGHT_ID] = SIGHT_SELECT "WHERE t.id = ?1",
-    [STORE_Q_SIGHT_URL] = SIGHT_SELECT "WHERE t.url = ?1" SIGHT_ORDER,
-    [STORE_Q_SIGHT_SHA256] = SIGHT_SELECT "WHERE t.sha256 = ?1" SIGHT_ORDER,
-    [STORE_Q_SIGHT_USER] = SIGHT_SELECT "WHERE t.user_name = ?1 COLLATE NOCASE"
-                                        " AND (?3 IS NULL OR t.user_domain = ?3 COLLATE NOCASE"
-                                        " OR t.user_realm = ?3 COLLATE NOCASE)" SIGHT_ORDER,
-    [STORE_Q_SIGHT_FILE_NAME] = SIGHT_SELECT "WHERE t.amp_file_name = ?1" SIGHT_ORDER,
-    [STORE_Q_SIGHT_USER_AGENT] = SIGHT_SELECT "WHERE t.user_agent = ?1" SIGHT_ORDER,
-    [STORE_Q_EVID_SHA256] = "SELECT time_ms, amp_verdict > 3 FROM transactions"
-                            " WHERE sha256 = ?1 AND time_ms >= ?2"
-                            " AND (amp_verdict > 3 OR " MALWARE_TAG ")"
-                            " ORDER BY time_ms DESC, id DESC LIMIT 1",
-    [STORE_Q_EVID_URL] = "SELECT time_ms, wbrs <= ?3 FROM transactions"
-                         " WHERE url = ?1 AND time_ms >= ?2"
-                         " AND (wbrs <= ?3 OR " MALWARE_TAG ")"
-                         " ORDER BY time_ms DESC, id DESC LIMIT 1",
-    [STORE_Q_EVID_HOST] = "SELECT time_ms, 1 FROM transactions"
-                          " WHERE host = ?1 AND time_ms >= ?2 AND wbrs <= ?3"
-                          " ORDER BY time_ms DESC, id DESC LIMIT 1",
+    /* what the evidence rules look at in a candidate row */
+    [STORE_Q_EVID_ID] = "SELECT host, url, sha256, wbrs, amp_verdict, " MALWARE_TAG
+                        " FROM transactions WHERE id = ?1",
 };
 
 const char *store__sql(store_q_t q)

@@ -1,7 +1,6 @@
 /*
  * store_write.c - the ingest side: appliances, transactions and rejects (sources: store_source.c).
  */
-#include <stdlib.h>
 #include <string.h>
 #include "store_priv.h"
 #include "util.h"
@@ -114,34 +113,11 @@ static int step_insert(store_t *st, sqlite3_stmt *s, const char *what)
     return sqlite3_changes(st->db) > 0 ? 1 : 0;
 }
 
-/*
- * The reversed host (parameter 52) where the host is a strict subdomain of its registered
- * domain, the rows a deeper name can find through it (store_migrate_v3.c); else NULL.
- * The text is in `buf`, or in *heap (to free after the step) when longer; 0, or -1 when
- * out of memory.
- */
-static int bind_host_rev(sqlite3_stmt *s, const ingest_rec_t *r, char *buf, size_t buflen,
-                         char **heap)
-{
-    size_t n;
-    char *out = buf;
-
-    *heap = NULL;
-    if (r->host == NULL || r->reg_domain == NULL || strcmp(r->host, r->reg_domain) == 0)
-        return 0;
-    n = strlen(r->host);
-    if (n + 1 > buflen && (out = *heap = malloc(n + 1)) == NULL)
-        return -1;
-    store__host_rev(r->host, n, out);
-    sqlite3_bind_text64(s, 52, out, n, SQLITE_STATIC, SQLITE_UTF8);
-    return 0;
-}
-
 int store_add_txn(store_t *st, int64_t source_id, int64_t offset, int64_t appliance_id,
                   const ingest_rec_t *rec, const char *raw, size_t rawlen)
 {
     sqlite3_stmt *s = store__stmt(st, STORE_Q_ADD_TXN);
-    char rev[256], *heap = NULL;
+    store_key_src_t keys;
     int rc;
 
     if (s == NULL)
@@ -152,11 +128,22 @@ int store_add_txn(store_t *st, int64_t source_id, int64_t offset, int64_t applia
     sqlite3_bind_int64(s, 50, offset);
     /* an empty BLOB must not become NULL: the column is NOT NULL */
     sqlite3_bind_blob64(s, 51, rawlen > 0 ? raw : "", rawlen, SQLITE_STATIC);
-    if (bind_host_rev(s, rec, rev, sizeof(rev), &heap) != 0)
-        return store__failf(st, "out of memory for a host of %zu bytes", strlen(rec->host));
-    rc = step_insert(st, s, "adding a transaction");
-    free(heap);
-    return rc;
+    if ((rc = step_insert(st, s, "adding a transaction")) != 1)
+        return rc;
+    keys = (store_key_src_t){
+        .client_ip = rec->client_ip,
+        .dest_ip = rec->dest_ip,
+        .host = rec->host,
+        .reg_domain = rec->reg_domain,
+        .url = rec->url,
+        .user_name = rec->user_name,
+        .sha256 = rec->sha256,
+        .amp_file_name = rec->amp_file_name,
+        .user_agent = rec->user_agent,
+    };
+    if (store__add_keys(st, sqlite3_last_insert_rowid(st->db), rec->time_ms, &keys) != 0)
+        return -1;
+    return 1;
 }
 
 int store_add_reject(store_t *st, int64_t source_id, int64_t offset, const char *raw, size_t rawlen,
