@@ -38,7 +38,8 @@ int store_appliances(store_t *st, store_appliance_cb cb, void *ctx)
 {
     /* the grouped rows first, then the names: one pass over the transactions */
     sqlite3_stmt *s = prepare(st,
-                              "SELECT a.id, a.name, coalesce(t.n, 0), coalesce(t.last, -1)"
+                              "SELECT a.id, a.name, coalesce(t.n, 0), coalesce(t.last, -1),"
+                              " a.dropped"
                               " FROM appliances a LEFT JOIN"
                               " (SELECT appliance_id, count(*) AS n, max(time_ms) AS last"
                               "  FROM transactions GROUP BY appliance_id) t"
@@ -54,6 +55,7 @@ int store_appliances(store_t *st, store_appliance_cb cb, void *ctx)
         a.name = col_text(s, 1);
         a.rows = sqlite3_column_int64(s, 2);
         a.last_ms = sqlite3_column_int64(s, 3);
+        a.dropped = sqlite3_column_int64(s, 4);
         n++;
         if (cb(&a, ctx) != 0) {
             rc = SQLITE_DONE;

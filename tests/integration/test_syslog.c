@@ -599,13 +599,134 @@ static void test_skips_and_rejects(void **state)
     rx_cleanup(&r);
 }
 
+/* Runs `wsa-relay appliances --db <db> [--json]`; its stdout, malloc'd. */
+static char *appliances(const rx_t *r, int json)
+{
+    const char *argv[] = {WSA_RELAY_BIN, "appliances", "--db", r->db, json ? "--json" : NULL, NULL};
+    char path[340];
+    pid_t pid;
+    int status = 0;
+
+    snprintf(path, sizeof(path), "%s/appliances.out", r->dir);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int o = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (o < 0 || dup2(o, STDOUT_FILENO) < 0)
+            _exit(127);
+        child_env(NULL);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    return slurp(path);
+}
+
+/* The first column of the first row of `sql` as a number (the database must be readable). */
+static long long query_int(const rx_t *r, const char *sql)
+{
+    char *text = query(r, sql);
+    long long v;
+
+    assert_non_null(text);
+    v = atoll(text);
+    free(text);
+    return v;
+}
+
+/*
+ * Real UDP loss: a receive buffer of 4 KiB (the kernel doubles it), the receiver stopped
+ * with SIGSTOP while a burst of datagrams arrives, so the kernel drops most of them. After
+ * SIGCONT the next datagram carries the socket's drop count, and every datagram sent is
+ * then either a row or a counted drop: dropped = sent - rows, exactly. With --appliance
+ * the drops are that appliance's too.
+ */
+static void test_udp_drops(void **state)
+{
+    static const char *const env[] = {"WSA_RELAY_SYSLOG_RCVBUF=4096", NULL};
+    static const char *const forced[] = {"--appliance", "burst-wsa", NULL};
+    char m[512], sql[256], expected[512], addr[64], *out;
+    long long sent = 0, rows, dropped;
+    rx_t r = {0};
+    int status;
+    (void)state;
+
+    rx_start(&r, env, forced);
+    assert_int_equal(kill(r.pid, SIGSTOP), 0);
+    assert_int_equal(waitpid(r.pid, &status, WUNTRACED), r.pid);
+    assert_true(WIFSTOPPED(status));
+    fmt(m, sizeof(m), "<13>Nov 14 22:13:20 wsa1 " LINE_FMT, "192.0.2.1");
+    for (int i = 0; i < 200; i++, sent++)
+        send_udp(r.udp_port, NULL, m, strlen(m));
+    assert_int_equal(kill(r.pid, SIGCONT), 0);
+    /* markers until one is stored: the queue is drained by then */
+    fmt(m, sizeof(m), "<13>Nov 14 22:13:20 wsa1 " LINE_FMT, "192.0.2.2");
+    for (int64_t until = now_ms() + DEADLINE_MS;;) {
+        send_udp(r.udp_port, NULL, m, strlen(m));
+        sent++;
+        pause_ms(100);
+        if (query_int(&r, "SELECT count(*) FROM transactions WHERE client_ip = '192.0.2.2'") > 0)
+            break;
+        assert_true(now_ms() < until);
+    }
+    /* the last datagram, sent to a drained queue, carries every drop before it */
+    fmt(m, sizeof(m), "<13>Nov 14 22:13:20 wsa1 " LINE_FMT, "192.0.2.3");
+    send_udp(r.udp_port, NULL, m, strlen(m));
+    sent++;
+    wait_for(&r, "SELECT count(*) FROM transactions WHERE client_ip = '192.0.2.3'", "1\n");
+    rows = query_int(&r, "SELECT count(*) FROM transactions");
+    dropped = sent - rows;
+    assert_true(dropped > 0);
+    assert_true(rows >= 3);
+    fmt(sql, sizeof(sql),
+        "SELECT dropped, refused FROM syslog_listeners WHERE address = "
+        "'udp://127.0.0.1:%d'",
+        r.udp_port);
+    fmt(expected, sizeof(expected), "%lld|0\n", dropped);
+    wait_for(&r, sql, expected);
+    fmt(expected, sizeof(expected), "burst-wsa|%lld|%lld\n", rows, dropped);
+    wait_for(&r,
+             "SELECT a.name, (SELECT count(*) FROM transactions t WHERE t.appliance_id = a.id),"
+             " a.dropped FROM appliances a",
+             expected);
+    fmt(expected, sizeof(expected), "read=%lld stored=%lld warned=0 rejected=0 skipped=0\n", rows,
+        rows);
+    stop_expecting(&r, expected);
+
+    /* the appliance's own DROPPED column, and the listener's line under the appliances
+     * (its time is when it was counted, so only up to the date's start is compared) */
+    out = appliances(&r, 0);
+    fmt(addr, sizeof(addr), "udp://127.0.0.1:%d", r.udp_port);
+    fmt(expected, sizeof(expected),
+        "APPLIANCE  ROWS  DROPPED  LAST SEEN\n"
+        "burst-wsa  %4lld  %7lld  2023-11-14T22:13:20.125Z\n"
+        "\n"
+        "%-*s  DROPPED  REFUSED  LAST COUNTED\n"
+        "%s  %7lld        0  20",
+        rows, dropped, (int)strlen(addr), "SYSLOG LISTENER", addr, dropped);
+    assert_int_equal(strncmp(out, expected, strlen(expected)), 0);
+    free(out);
+    out = appliances(&r, 1);
+    fmt(expected, sizeof(expected),
+        "[{\"name\":\"burst-wsa\",\"rows\":%lld,\"last_seen\":\"2023-11-14T22:13:20.125Z\","
+        "\"dropped\":%lld},{\"listener\":\"%s\",\"dropped\":%lld,\"refused\":0,"
+        "\"last_counted\":\"20",
+        rows, dropped, addr, dropped);
+    assert_int_equal(strncmp(out, expected, strlen(expected)), 0);
+    free(out);
+    rx_cleanup(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_udp_formats),       cmocka_unit_test(test_tcp_framings),
         cmocka_unit_test(test_allowlist),         cmocka_unit_test(test_sender_map),
         cmocka_unit_test(test_oversize),          cmocka_unit_test(test_garbage_framing),
-        cmocka_unit_test(test_skips_and_rejects),
+        cmocka_unit_test(test_skips_and_rejects), cmocka_unit_test(test_udp_drops),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -345,6 +345,70 @@ static void test_retry_command(void **state)
     assert_int_equal(scalar(f, "SELECT count(*) FROM rejects WHERE offset = 400"), 1);
 }
 
+typedef struct seen_listeners {
+    int n;
+    char addr[4][64];
+    int64_t dropped[4], refused[4], last[4];
+} seen_listeners_t;
+
+static int see_listener(const store_listener_info_t *l, void *ctx)
+{
+    seen_listeners_t *s = ctx;
+
+    assert_true(s->n < 4);
+    snprintf(s->addr[s->n], sizeof(s->addr[0]), "%s", l->address);
+    s->dropped[s->n] = l->dropped;
+    s->refused[s->n] = l->refused;
+    s->last[s->n] = l->last_ms;
+    s->n++;
+    return 0;
+}
+
+static int see_dropped(const store_appliance_info_t *a, void *ctx)
+{
+    int64_t *out = ctx;
+
+    out[a->id - 1] = a->dropped;
+    return 0;
+}
+
+/* Syslog loss: listener counters add up per address (listed bytewise by address), and an
+ * appliance's drops only when given to it. */
+static void test_syslog_loss(void **state)
+{
+    fixture_t *f = *state;
+    seen_listeners_t seen = {0};
+    int64_t dropped[2] = {-1, -1};
+    int64_t wsa, other;
+
+    assert_int_equal(store_listeners(f->st, see_listener, &seen), 0);
+    assert_int_equal(store_begin(f->st), 0);
+    assert_int_equal(store_listener_add(f->st, "udp://127.0.0.1:5514", 7, 0), 0);
+    assert_int_equal(store_listener_add(f->st, "tcp://[::1]:6514", 0, 2), 0);
+    assert_int_equal(store_listener_add(f->st, "udp://127.0.0.1:5514", 5, 1), 0);
+    wsa = appliance(f, "wsa01");
+    other = appliance(f, "wsa02");
+    assert_int_equal(wsa, 1);
+    assert_int_equal(other, 2);
+    assert_int_equal(store_appliance_add_dropped(f->st, wsa, 12), 0);
+    assert_int_equal(store_appliance_add_dropped(f->st, wsa, 3), 0);
+    assert_int_equal(store_commit(f->st), 0);
+
+    assert_int_equal(store_listeners(f->st, see_listener, &seen), 2);
+    assert_string_equal(seen.addr[0], "tcp://[::1]:6514");
+    assert_int_equal(seen.dropped[0], 0);
+    assert_int_equal(seen.refused[0], 2);
+    assert_string_equal(seen.addr[1], "udp://127.0.0.1:5514");
+    assert_int_equal(seen.dropped[1], 12);
+    assert_int_equal(seen.refused[1], 1);
+    /* stamped with the wall clock: after 2026-01-01 */
+    assert_true(seen.last[1] > 1767225600000LL);
+
+    assert_int_equal(store_appliances(f->st, see_dropped, dropped), 2);
+    assert_int_equal(dropped[0], 15);
+    assert_int_equal(dropped[1], 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -353,6 +417,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_retry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_appliance, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_command, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_syslog_loss, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
