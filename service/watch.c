@@ -67,7 +67,8 @@ int watch_check_dir(const char *dir, const char *db_path, char *err, size_t errl
 typedef struct watch_loop {
     store_t *st;
     const watch_opts_t *o;
-    load_opts_t lopts; /* the caller's, with the watcher's stop and fatal */
+    char dir[PATH_MAX]; /* o->dir without trailing slashes, so that paths read well */
+    load_opts_t lopts;  /* the caller's, with the watcher's stop and fatal */
     int fatal;
     load_counts_t *counts;
     char *err;
@@ -119,8 +120,8 @@ static int load_one(watch_loop_t *w, watch_file_t *f)
 
     f->changed = 0;
     f->recheck_ms = 0;
-    if (snprintf(path, sizeof(path), "%s/%s", w->o->dir, f->name) >= (int)sizeof(path)) {
-        log_msg(LOG_LEVEL_WARN, "watch", "%s/%s: path too long: skipped", w->o->dir, f->name);
+    if (snprintf(path, sizeof(path), "%s/%s", w->dir, f->name) >= (int)sizeof(path)) {
+        log_msg(LOG_LEVEL_WARN, "watch", "%s/%s: path too long: skipped", w->dir, f->name);
         return 0;
     }
     w->fatal = 0;
@@ -171,24 +172,34 @@ int watch_run(store_t *st, const watch_opts_t *o, load_counts_t *counts, char *e
     size_t due_cap = 0;
     int rc = -1;
 
+    size_t len = strlen(o->dir);
+
+    while (len > 1 && o->dir[len - 1] == '/')
+        len--;
+    if (len >= sizeof(w.dir)) {
+        snprintf(err, errlen, "%.64s...: path too long", o->dir);
+        return -1;
+    }
+    memcpy(w.dir, o->dir, len);
+    w.dir[len] = '\0';
     if (o->load != NULL)
         w.lopts = *o->load;
     w.lopts.stop = o->stop != NULL ? o->stop : &never;
     w.lopts.fatal = &w.fatal;
-    log_msg(LOG_LEVEL_INFO, "watch", "%s: following the folder, listed every %d ms", o->dir,
+    log_msg(LOG_LEVEL_INFO, "watch", "%s: following the folder, listed every %d ms", w.dir,
             o->poll_ms > 0 ? o->poll_ms : WATCH_DEFAULT_POLL_MS);
     while (!*w.lopts.stop) {
         size_t n;
 
-        if (watch__scan(&l, o->dir) != 0) {
-            snprintf(err, errlen, "%s: out of memory", o->dir);
+        if (watch__scan(&l, w.dir) != 0) {
+            snprintf(err, errlen, "%s: out of memory", w.dir);
             goto out;
         }
         if (l.n > due_cap) {
             free(due);
             due_cap = l.cap;
             if ((due = malloc(due_cap * sizeof(*due))) == NULL) {
-                snprintf(err, errlen, "%s: out of memory", o->dir);
+                snprintf(err, errlen, "%s: out of memory", w.dir);
                 goto out;
             }
         }

@@ -36,14 +36,23 @@ static int64_t ns_of(const struct timespec *ts)
     return (int64_t)ts->tv_sec * 1000000000 + (int64_t)ts->tv_nsec;
 }
 
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(((const watch_file_t *)a)->name, ((const watch_file_t *)b)->name);
+}
+
+/*
+ * The first l->sorted entries are sorted by name, so that a folder of thousands of rotated
+ * files costs a binary search per entry and poll; entries new in this pass follow them
+ * until watch__scan sorts again.
+ */
 static watch_file_t *find_or_add(watch_list_t *l, const char *name)
 {
-    watch_file_t *f;
+    watch_file_t key = {.name = (char *)name}, *f;
 
-    for (size_t i = 0; i < l->n; i++) {
-        if (strcmp(l->v[i].name, name) == 0)
-            return &l->v[i];
-    }
+    f = l->sorted > 0 ? bsearch(&key, l->v, l->sorted, sizeof(*l->v), by_name) : NULL;
+    if (f != NULL)
+        return f;
     if (l->n == l->cap) {
         size_t cap = l->cap > 0 ? l->cap * 2 : 16;
         watch_file_t *grown = realloc(l->v, cap * sizeof(*grown));
@@ -124,6 +133,26 @@ static int note_entry(watch_list_t *l, const char *dir, int dfd, const char *nam
     return 0;
 }
 
+/*
+ * Sorts the list by name again. A name listed twice (readdir may return a file renamed
+ * during the listing twice) is kept once: at worst it is loaded once more.
+ */
+static void sort_list(watch_list_t *l)
+{
+    size_t kept = 0;
+
+    qsort(l->v, l->n, sizeof(*l->v), by_name);
+    for (size_t i = 0; i < l->n; i++) {
+        if (kept > 0 && strcmp(l->v[kept - 1].name, l->v[i].name) == 0) {
+            free(l->v[i].name);
+            continue;
+        }
+        l->v[kept++] = l->v[i];
+    }
+    l->n = kept;
+    l->sorted = kept;
+}
+
 /* Drops the entries the last pass did not see. */
 static void forget_unseen(watch_list_t *l)
 {
@@ -137,6 +166,7 @@ static void forget_unseen(watch_list_t *l)
         l->v[kept++] = l->v[i];
     }
     l->n = kept;
+    sort_list(l);
 }
 
 int watch__scan(watch_list_t *l, const char *dir)
@@ -170,6 +200,7 @@ int watch__scan(watch_list_t *l, const char *dir)
     if (errno != 0) {
         /* a partial listing must not make the files it missed look gone */
         log_msg(LOG_LEVEL_WARN, "watch", "%s: listing the folder failed: %s", dir, strerror(errno));
+        sort_list(l);
         rc = 0;
         goto out;
     }

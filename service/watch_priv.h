@@ -33,6 +33,7 @@ typedef struct watch_file {
 typedef struct watch_list {
     watch_file_t *v;
     size_t n, cap;
+    size_t sorted;  /* v[0..sorted) is sorted by name (the rest is new in this pass) */
     int dir_failed; /* the folder could not be listed last time (said once) */
 } watch_list_t;
 

@@ -72,6 +72,7 @@ typedef struct fx {
     char out[340]; /* the current run's stdout and stderr */
     pid_t pid;
     int runs;
+    int slash; /* start names the folder with trailing slashes */
     int barriers;
     int64_t *exp_off; /* per line number: expected offset, -1 when not expected */
     int *exp_group;
@@ -170,9 +171,11 @@ static int out_count(const fx_t *f, const char *needle)
 /* Starts `wsa-relay ingest --watch <spool> --poll-ms 100 --db <db>`. */
 static void start(fx_t *f)
 {
-    const char *argv[] = {WSA_RELAY_BIN, "ingest", "--watch", f->spool, "--poll-ms",
+    char dir[340];
+    const char *argv[] = {WSA_RELAY_BIN, "ingest", "--watch", dir, "--poll-ms",
                           POLL_MS_ARG,   "--db",   f->s.db,   NULL};
 
+    snprintf(dir, sizeof(dir), "%s%s", f->spool, f->slash ? "//" : "");
     snprintf(f->out, sizeof(f->out), "%s/watch-%d.out", f->s.dir, f->runs++);
     f->pid = fork();
     assert_true(f->pid >= 0);
@@ -298,8 +301,8 @@ static void wait_rows(fx_t *f, int64_t want)
             break;
         sleep_ms(20);
     }
-    fail_msg("%" PRId64 " rows after %d ms, expected %" PRId64 "; watcher output: %s", got, WAIT_MS,
-             want, slurp(f->out));
+    fail_msg("%" PRId64 " rows, expected %" PRId64 " (waited up to %d ms); watcher output: %s", got,
+             want, WAIT_MS, slurp(f->out));
 }
 
 static int64_t expected_rows(const fx_t *f)
@@ -511,9 +514,12 @@ static void test_temp_names_skipped(void **state)
     append_lines(f, "upload3.log.filepart", 130, 2, -1);
     append_lines(f, "access.log.swp", 140, 2, -1);
     append_lines(f, "access.log", 0, 2, 0);
+    /* "spool//": the sources are still named "spool/access.log" */
+    f->slash = 1;
     start(f);
     barrier(f);
     check_rows(f);
+    assert_int_equal(source_offset(f, "access.log"), 2 * LINE_LEN);
     /* the transfer ends with a rename to the final name: now it is a log */
     rename_in(f, "upload2.log.part", "upload2.log");
     expect_lines(f, 120, 3, 0, 1);
@@ -542,6 +548,47 @@ static void test_growing_file(void **state)
     barrier(f);
     check_rows(f);
     assert_int_equal(source_offset(f, "access.log"), 6 * LINE_LEN);
+    assert_int_equal(stop(f), 0);
+}
+
+/*
+ * A last line without a newline in a file nobody touches again is loaded once the file has
+ * been idle for a minute (LOAD_SETTLE_S). The file arrives (renamed from a temporary name)
+ * with a modification time 55 s back, so here that is about 6 s later, with no change to
+ * the file in between.
+ */
+static void test_unterminated_line_settles(void **state)
+{
+    fx_t *f = *state;
+    char line[LINE_LEN + 1], path[400];
+    struct timespec times[2];
+    int64_t deadline;
+
+    start(f);
+    append_lines(f, "late.log.tmp", 0, 2, -1);
+    line_text(2, line);
+    append_bytes(f, "late.log.tmp", line, LINE_LEN - 1);
+    path_of(f, "late.log.tmp", path, sizeof(path));
+    assert_int_equal(clock_gettime(CLOCK_REALTIME, &times[0]), 0);
+    times[0].tv_sec -= 55;
+    times[1] = times[0];
+    assert_int_equal(utimensat(AT_FDCWD, path, times, 0), 0);
+    rename_in(f, "late.log.tmp", "late.log");
+    expect_lines(f, 0, 2, 0, 0);
+    wait_rows(f, 2);
+    deadline = now_ms() + WAIT_MS;
+    while (out_count(f, "late.log: last line (329 bytes at byte 660) has no newline yet") != 1) {
+        assert_running(f);
+        if (now_ms() > deadline)
+            fail_msg("the last line was not left for later: %s", slurp(f->out));
+        sleep_ms(20);
+    }
+    expect_lines(f, 2, 1, 2 * LINE_LEN, 0);
+    wait_rows(f, 3);
+    check_rows(f);
+    assert_int_equal(source_offset(f, "late.log"), 3 * LINE_LEN - 1);
+    /* held once, then read: not held again */
+    assert_int_equal(out_count(f, "has no newline yet"), 1);
     assert_int_equal(stop(f), 0);
 }
 
@@ -812,6 +859,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_new_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_temp_names_skipped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_growing_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unterminated_line_settles, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rename_rotation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_copy_truncate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gzip, setup, teardown),
