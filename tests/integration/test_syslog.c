@@ -720,6 +720,117 @@ static void test_udp_drops(void **state)
     rx_cleanup(&r);
 }
 
+/* Runs the binary with `argv` (after its name) and `env`; its exit status, stderr in `err`. */
+static int run(const char *const args[], const char *const env[], char *err, size_t errlen)
+{
+    const char *argv[16] = {WSA_RELAY_BIN};
+    char dir[] = "/tmp/wsa-it-syslog-run-XXXXXX", path[64], cmd[96];
+    size_t n = 1;
+    pid_t pid;
+    int status = 0;
+    FILE *f;
+
+    for (; args[n - 1] != NULL; n++)
+        argv[n] = args[n - 1];
+    argv[n] = NULL;
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/err", dir);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int e = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        int o = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        if (e < 0 || o < 0 || dup2(e, STDERR_FILENO) < 0 || dup2(o, STDOUT_FILENO) < 0 ||
+            chdir(dir) != 0)
+            _exit(127);
+        child_env(env);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    f = fopen(path, "r");
+    assert_non_null(f);
+    n = fread(err, 1, errlen - 1, f);
+    err[n] = '\0';
+    fclose(f);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* Bad listeners and bad settings are usage errors (status 2) that say what is wrong; a
+ * port already taken is a failure to start (status 1) that names it. */
+static void test_usage_errors(void **state)
+{
+    static const char *const host[] = {"ingest", "--db", "t.db", "--syslog", "udp://localhost:5514",
+                                       NULL};
+    static const char *const file[] = {"ingest",   "--db",  "t.db", "--syslog",
+                                       "udp://:0", "x.log", NULL};
+    static const char *const ok[] = {"ingest", "--db", "t.db", "--syslog", "udp://:0", NULL};
+    static const char *const bad_allow[] = {"WSA_RELAY_SYSLOG_ALLOW=10.0.0.0/40", NULL};
+    static const char *const bad_map[] = {"WSA_RELAY_APPLIANCES=wsa1", NULL};
+    char err[1024], busy_url[64];
+    const char *busy[] = {"ingest", "--db", "t.db", "--syslog", busy_url, NULL};
+    struct sockaddr_in a = loopback(0);
+    socklen_t alen = sizeof(a);
+    int fd;
+    (void)state;
+
+    assert_int_equal(run(host, NULL, err, sizeof(err)), 2);
+    assert_string_equal(err, "wsa-relay ingest: --syslog: expected udp://ADDR:PORT or "
+                             "tcp://ADDR:PORT with an IP address (IPv6 in brackets) and a port "
+                             "0-65535, e.g. udp://127.0.0.1:5514; got \"udp://localhost:5514\"\n");
+    assert_int_equal(run(file, NULL, err, sizeof(err)), 2);
+    assert_string_equal(err, "wsa-relay ingest: --syslog takes no FILE, --watch or --format\n");
+    assert_int_equal(run(ok, bad_allow, err, sizeof(err)), 2);
+    assert_non_null(strstr(err, "WSA_RELAY_SYSLOG_ALLOW: expected comma-separated IP addresses "
+                                "or CIDR ranges (e.g. 127.0.0.1,10.0.0.0/8,::1); "
+                                "\"10.0.0.0/40\" is not one"));
+    assert_int_equal(run(ok, bad_map, err, sizeof(err)), 2);
+    assert_non_null(strstr(err, "WSA_RELAY_APPLIANCES: expected NAME=ADDRESS"));
+
+    /* a TCP port this test holds */
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(fd, 1), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
+    snprintf(busy_url, sizeof(busy_url), "tcp://127.0.0.1:%d", ntohs(a.sin_port));
+    assert_int_equal(run(busy, NULL, err, sizeof(err)), 1);
+    assert_non_null(strstr(err, "wsa-relay ingest: syslog: cannot listen on tcp://127.0.0.1:"));
+    assert_non_null(strstr(err, ": Address already in use\n"));
+    close(fd);
+}
+
+/* IPv6 listeners: ::1 is in the default allowlist, and the URL keeps its brackets. */
+static void test_ipv6(void **state)
+{
+    static const char *const v6[] = {"--syslog", "udp://[::1]:0", NULL};
+    char m[512], log_prefix[] = "listening on udp://[::1]:", *log, expected[256];
+    struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+    rx_t r = {0};
+    int fd, port;
+    (void)state;
+
+    rx_start(&r, NULL, v6);
+    log = slurp(r.err);
+    port = port_in_log(log, log_prefix);
+    free(log);
+    assert_true(port > 0);
+    a.sin6_port = htons((uint16_t)port);
+    fd = socket(AF_INET6, SOCK_DGRAM, 0);
+    assert_true(fd >= 0);
+    fmt(m, sizeof(m), "<13>Nov 14 22:13:20 wsa6 " LINE_FMT, "2001:db8::7");
+    assert_int_equal(sendto(fd, m, strlen(m), 0, (struct sockaddr *)&a, sizeof(a)),
+                     (ssize_t)strlen(m));
+    close(fd);
+    fmt(expected, sizeof(expected), "syslog udp://[::1]:%d|0|wsa6|2001:db8::7|1700000000125|%zu\n",
+        port, strlen(m));
+    wait_for(&r, ROWS_SQL, expected);
+    stop_expecting(&r, "read=1 stored=1 warned=0 rejected=0 skipped=0\n");
+    rx_cleanup(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -727,6 +838,7 @@ int main(void)
         cmocka_unit_test(test_allowlist),         cmocka_unit_test(test_sender_map),
         cmocka_unit_test(test_oversize),          cmocka_unit_test(test_garbage_framing),
         cmocka_unit_test(test_skips_and_rejects), cmocka_unit_test(test_udp_drops),
+        cmocka_unit_test(test_usage_errors),      cmocka_unit_test(test_ipv6),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
