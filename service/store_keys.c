@@ -46,6 +46,46 @@ int64_t store__part_key(int64_t part, int64_t hash)
     return (int64_t)(((uint64_t)part << STORE_KEY_HASH_BITS) | low);
 }
 
+/* Records the newest time of each partition the held entries fell in (tx_parts). */
+static int write_part_times(store_t *st)
+{
+    for (int i = 0; i < st->nheld; i++) {
+        sqlite3_stmt *s = store__stmt(st, STORE_Q_PART_TIME);
+        if (s == NULL)
+            return -1;
+        sqlite3_bind_int64(s, 1, st->held_part[i]);
+        sqlite3_bind_int64(s, 2, st->held_max[i]);
+        if (store__step_done(st, s, "recording a partition's time") != 0)
+            return -1;
+    }
+    st->nheld = 0;
+    return 0;
+}
+
+/*
+ * Keeps the newest time of each partition the held entries fall in: one for a transaction
+ * inside a partition, two where it crosses a boundary; when the slots run out (a retry of
+ * rejected lines of many ages) they are written early.
+ */
+static int note_time(store_t *st, int64_t part, int64_t time_ms)
+{
+    int i;
+
+    for (i = 0; i < st->nheld; i++) {
+        if (st->held_part[i] == part) {
+            if (time_ms > st->held_max[i])
+                st->held_max[i] = time_ms;
+            return 0;
+        }
+    }
+    if (st->nheld == STORE_HELD_PARTS && write_part_times(st) != 0)
+        return -1;
+    st->held_part[st->nheld] = part;
+    st->held_max[st->nheld] = time_ms;
+    st->nheld++;
+    return 0;
+}
+
 static int add_key(store_t *st, int64_t id, int64_t time_ms, store_key_kind_t kind,
                    const char *value, size_t len)
 {
@@ -61,6 +101,7 @@ static int add_key(store_t *st, int64_t id, int64_t time_ms, store_key_kind_t ki
     }
     e = &st->keys[st->nkeys++];
     e->key = store__part_key(id >> STORE_PART_SHIFT, store__key(kind, value, len));
+    note_time(st, id >> STORE_PART_SHIFT, time_ms);
     e->time_ms = time_ms;
     e->id = id;
     return 0;
@@ -124,6 +165,7 @@ int store__add_keys(store_t *st, int64_t id, int64_t time_ms, const store_key_sr
 {
     if (add_all(st, id, time_ms, k) != 0) {
         st->nkeys = 0;
+        st->nheld = 0;
         return -1;
     }
     return sqlite3_get_autocommit(st->db) ? store__flush_keys(st) : 0;
@@ -177,6 +219,8 @@ int store__flush_keys(store_t *st)
     size_t i = 0;
     int rc = -1;
 
+    if (write_part_times(st) != 0)
+        goto out;
     if (st->nkeys == 0)
         return 0;
     if (sort_keys(st) != 0)
@@ -199,6 +243,7 @@ int store__flush_keys(store_t *st)
     rc = 0;
 out:
     st->nkeys = 0;
+    st->nheld = 0;
     return rc;
 }
 

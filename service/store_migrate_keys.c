@@ -11,23 +11,29 @@
 #include "store_priv.h"
 #include "store_schema.h"
 
-const char store_migration_keys_sql[] = "CREATE TABLE tx_keys (\n"
-                                        "    key     INTEGER NOT NULL,\n"
-                                        "    time_ms INTEGER NOT NULL,\n"
-                                        "    id      INTEGER NOT NULL,\n"
-                                        "    PRIMARY KEY (key, time_ms, id)\n"
-                                        ") WITHOUT ROWID;\n"
-                                        "DROP INDEX tx_client_ip;\n"
-                                        "DROP INDEX tx_dest_ip;\n"
-                                        "DROP INDEX tx_host;\n"
-                                        "DROP INDEX tx_reg_domain;\n"
-                                        "DROP INDEX tx_url;\n"
-                                        "DROP INDEX tx_sha256;\n"
-                                        "DROP INDEX tx_user_name;\n"
-                                        "DROP INDEX tx_amp_file_name;\n"
-                                        "DROP INDEX tx_user_agent;\n"
-                                        "DROP INDEX tx_host_rev;\n"
-                                        "ALTER TABLE transactions DROP COLUMN host_rev;\n";
+const char store_migration_keys_sql[] =
+    "CREATE TABLE tx_keys (\n"
+    "    key     INTEGER NOT NULL,\n"
+    "    time_ms INTEGER NOT NULL,\n"
+    "    id      INTEGER NOT NULL,\n"
+    "    PRIMARY KEY (key, time_ms, id)\n"
+    ") WITHOUT ROWID;\n"
+    /* the newest time entered in each partition: a walk opens partitions newest first */
+    "CREATE TABLE tx_parts (\n"
+    "    part        INTEGER PRIMARY KEY,\n"
+    "    max_time_ms INTEGER NOT NULL\n"
+    ");\n"
+    "DROP INDEX tx_client_ip;\n"
+    "DROP INDEX tx_dest_ip;\n"
+    "DROP INDEX tx_host;\n"
+    "DROP INDEX tx_reg_domain;\n"
+    "DROP INDEX tx_url;\n"
+    "DROP INDEX tx_sha256;\n"
+    "DROP INDEX tx_user_name;\n"
+    "DROP INDEX tx_amp_file_name;\n"
+    "DROP INDEX tx_user_agent;\n"
+    "DROP INDEX tx_host_rev;\n"
+    "ALTER TABLE transactions DROP COLUMN host_rev;\n";
 
 static const char *text(sqlite3_stmt *s, int i)
 {
@@ -59,6 +65,9 @@ int store__migrate_keys_fill(store_t *st)
             .user_agent = text(s, 10),
         };
         if (store__add_keys(st, sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1), &k) != 0)
+            goto out;
+        /* held entries are written as they would be at a commit, not all at the end */
+        if (st->nkeys >= STORE_KEYS_HELD_MAX && store__flush_keys(st) != 0)
             goto out;
     }
     if (step != SQLITE_DONE) {

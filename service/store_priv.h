@@ -27,12 +27,17 @@ typedef enum {
     STORE_Q_ADD_REJECT,
     STORE_Q_ADD_KEY,
     STORE_Q_ADD_KEYS,
+    STORE_Q_PART_TIME,
+    STORE_Q_PARTS,
     STORE_Q_MAX_ID,
     STORE_Q_KEY_PART,
     STORE_Q_SIGHT_ID,
     STORE_Q_EVID_ID,
     STORE_Q_COUNT,
 } store_q_t;
+
+/* Partitions whose newest time a transaction keeps before writing it to tx_parts. */
+#define STORE_HELD_PARTS 8
 
 /* One tx_keys entry held for the open transaction (store_keys.c). */
 typedef struct store_key_entry {
@@ -54,6 +59,9 @@ struct store {
     size_t npart_stmt;
     store_key_entry_t *keys; /* entries held for the open transaction */
     size_t nkeys, keycap;
+    /* the partitions the held entries fall in, with the newest time of each (usually 1) */
+    int64_t held_part[STORE_HELD_PARTS], held_max[STORE_HELD_PARTS];
+    int nheld;
     char *rawbuf; /* the current row's raw line made valid UTF-8 */
     size_t rawcap;
     char err[STORE_ERR_LEN];
@@ -103,6 +111,9 @@ int store__add_keys(store_t *st, int64_t id, int64_t time_ms, const store_key_sr
 
 /** Writes the held entries; 0, or -1 (they are dropped: the transaction must roll back). */
 int store__flush_keys(store_t *st);
+
+/* Entries the migration holds before it writes them (a commit of 20,000 lines holds ~100,000). */
+#define STORE_KEYS_HELD_MAX 262144
 
 /* Rows of the multi-row insert of held entries (STORE_Q_ADD_KEYS). */
 #define STORE_KEYS_PER_INSERT 16

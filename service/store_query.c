@@ -157,13 +157,24 @@ static stream_t *stream_pick(stream_t *xs, size_t nx)
 }
 
 /*
- * The candidates of one key over every partition, merged newest first. The statements all
- * run on this connection, so they read one snapshot; they are reset when the walk ends, as
- * an open statement holds its read transaction and would stall checkpoints.
+ * The candidates of one key over every partition, merged newest first. Partitions are
+ * opened newest first by the newest time entered in each (tx_parts), and only while one
+ * could still hold the next candidate: a key with recent rows is answered from the newest
+ * partitions alone, and a time bound (evidence) skips the partitions older than it. A key
+ * in no row is looked up in every partition, one seek each. The statements all run on
+ * this connection, so they read one snapshot; they are reset when the walk ends, as an
+ * open statement holds its read transaction and would stall checkpoints.
  */
+typedef struct part_time {
+    int64_t part, newest; /* newest: INT64_MAX when tx_parts has no row for it */
+} part_time_t;
+
 typedef struct keywalk {
-    stream_t *xs;
-    size_t nx;
+    stream_t *xs;       /* the opened partitions */
+    size_t nx;          /* how many are open */
+    part_time_t *order; /* partitions to open, newest first */
+    size_t norder, next;
+    int64_t key, since_ms;
 } keywalk_t;
 
 static void keywalk_end(keywalk_t *w)
@@ -171,46 +182,82 @@ static void keywalk_end(keywalk_t *w)
     for (size_t i = 0; i < w->nx; i++)
         sqlite3_reset(w->xs[i].s);
     free(w->xs);
-    w->xs = NULL;
-    w->nx = 0;
+    free(w->order);
+    memset(w, 0, sizeof(*w));
 }
 
+/* Newest first. */
+static int by_newest(const void *pa, const void *pb)
+{
+    const part_time_t *a = pa, *b = pb;
+
+    return a->newest > b->newest ? -1 : a->newest < b->newest;
+}
+
+/*
+ * The partitions that may hold a time at or after since_ms, newest first: every partition
+ * up to the one of the highest id, with its newest time from tx_parts.
+ */
 static int keywalk_start(store_t *st, keywalk_t *w, int64_t key, int64_t since_ms)
 {
-    sqlite3_stmt *m = store__stmt(st, STORE_Q_MAX_ID);
-    int64_t parts;
+    sqlite3_stmt *s = store__stmt(st, STORE_Q_MAX_ID);
+    int64_t nparts = 0;
     int rc;
 
     memset(w, 0, sizeof(*w));
-    if (m == NULL)
+    w->key = key;
+    w->since_ms = since_ms;
+    if (s == NULL)
         return -1;
-    rc = sqlite3_step(m);
-    if (rc != SQLITE_ROW) {
-        sqlite3_reset(m);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
+        nparts = (sqlite3_column_int64(s, 0) >> STORE_PART_SHIFT) + 1;
+    sqlite3_reset(s);
+    if (rc != SQLITE_ROW)
+        return store__fail(st, "reading sightings");
+    if (nparts == 0)
+        return 0;
+    w->xs = calloc((size_t)nparts, sizeof(*w->xs));
+    w->order = malloc((size_t)nparts * sizeof(*w->order));
+    if (w->xs == NULL || w->order == NULL) {
+        keywalk_end(w);
+        return store__failf(st, "out of memory for %lld partitions", (long long)nparts);
+    }
+    for (int64_t p = 0; p < nparts; p++)
+        w->order[p] = (part_time_t){.part = p, .newest = INT64_MAX};
+    if ((s = store__stmt(st, STORE_Q_PARTS)) == NULL) {
+        keywalk_end(w);
+        return -1;
+    }
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        int64_t p = sqlite3_column_int64(s, 0);
+        if (p >= 0 && p < nparts)
+            w->order[p].newest = sqlite3_column_int64(s, 1);
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) {
+        keywalk_end(w);
         return store__fail(st, "reading sightings");
     }
-    parts = sqlite3_column_type(m, 0) == SQLITE_NULL
-                ? 0
-                : (sqlite3_column_int64(m, 0) >> STORE_PART_SHIFT) + 1;
-    sqlite3_reset(m);
-    if (parts == 0)
-        return 0;
-    if ((w->xs = calloc((size_t)parts, sizeof(*w->xs))) == NULL)
-        return store__failf(st, "out of memory for %lld partitions", (long long)parts);
-    for (int64_t p = parts - 1; p >= 0; p--) {
-        stream_t *x = &w->xs[w->nx];
-        if ((x->s = store__part_stmt(st, p)) == NULL)
-            goto fail;
-        w->nx++;
-        sqlite3_bind_int64(x->s, 1, store__part_key(p, key));
-        sqlite3_bind_int64(x->s, 2, since_ms);
-        if (stream_next(st, x) != 0)
-            goto fail;
-    }
+    for (int64_t p = 0; p < nparts; p++)
+        if (w->order[p].newest >= since_ms)
+            w->order[w->norder++] = w->order[p];
+    qsort(w->order, w->norder, sizeof(*w->order), by_newest);
     return 0;
-fail:
-    keywalk_end(w);
-    return -1;
+}
+
+/* Opens the next partition in `order`: its statement, stepped onto its first candidate. */
+static int keywalk_open(store_t *st, keywalk_t *w)
+{
+    int64_t p = w->order[w->next++].part;
+    stream_t *x = &w->xs[w->nx];
+
+    if ((x->s = store__part_stmt(st, p)) == NULL)
+        return -1;
+    w->nx++;
+    sqlite3_bind_int64(x->s, 1, store__part_key(p, w->key));
+    sqlite3_bind_int64(x->s, 2, w->since_ms);
+    return stream_next(st, x);
 }
 
 /* The next candidate's id and time: 1, or 0 when there is none, or -1; advances past it. */
@@ -218,6 +265,12 @@ static int keywalk_next(store_t *st, keywalk_t *w, int64_t *id, int64_t *time_ms
 {
     stream_t *x = stream_pick(w->xs, w->nx);
 
+    /* a partition not yet opened may hold a newer candidate (or an equal time, higher id) */
+    while (w->next < w->norder && (x == NULL || w->order[w->next].newest >= x->time_ms)) {
+        if (keywalk_open(st, w) != 0)
+            return -1;
+        x = stream_pick(w->xs, w->nx);
+    }
     if (x == NULL)
         return 0;
     *id = x->id;

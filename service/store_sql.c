@@ -82,6 +82,11 @@ static const char *const store_sql_text[STORE_Q_COUNT] = {
                            " ON CONFLICT (source_id, offset) DO NOTHING",
     [STORE_Q_ADD_KEY] = "INSERT OR IGNORE INTO tx_keys (key, time_ms, id) VALUES (?, ?, ?)",
     [STORE_Q_ADD_KEYS] = "INSERT OR IGNORE INTO tx_keys (key, time_ms, id) VALUES " KEYS_16,
+    [STORE_Q_PART_TIME] = "INSERT INTO tx_parts (part, max_time_ms) VALUES (?1, ?2)"
+                          " ON CONFLICT (part) DO UPDATE"
+                          " SET max_time_ms = max(max_time_ms, excluded.max_time_ms)",
+    /* one row a partition (a few hundred at most), read whole by every walk */
+    [STORE_Q_PARTS] = "SELECT part, max_time_ms FROM tx_parts",
     [STORE_Q_MAX_ID] = "SELECT max(id) FROM transactions",
     /*
      * The candidates of a key in one partition, newest first: the primary key's own

@@ -118,6 +118,7 @@ int store_add_txn(store_t *st, int64_t source_id, int64_t offset, int64_t applia
 {
     sqlite3_stmt *s = store__stmt(st, STORE_Q_ADD_TXN);
     store_key_src_t keys;
+    int64_t id;
     int rc;
 
     if (s == NULL)
@@ -141,8 +142,11 @@ int store_add_txn(store_t *st, int64_t source_id, int64_t offset, int64_t applia
         .amp_file_name = rec->amp_file_name,
         .user_agent = rec->user_agent,
     };
-    if (store__add_keys(st, sqlite3_last_insert_rowid(st->db), rec->time_ms, &keys) != 0)
+    id = sqlite3_last_insert_rowid(st->db);
+    if (store__add_keys(st, id, rec->time_ms, &keys) != 0)
         return -1;
+    /* writing the keys (outside a transaction) inserts too: the caller's last row is this one */
+    sqlite3_set_last_insert_rowid(st->db, id);
     return 1;
 }
 

@@ -1493,6 +1493,16 @@ static void test_key_partitions(void **state)
     assert_int_equal(sightings(f, OBS_IP, "198.51.100.9", NULL, NULL, 4, &seen, &more), 4);
     assert_int_equal(more, 1);
     assert_int_equal(seen.times[3], 300);
+    /* newest times: 600, 400, 500; a partition without one is opened first, not skipped */
+    assert_int_equal(scalar(f, "SELECT sum(max_time_ms * (part + 1)) FROM tx_parts"),
+                     600 + 2 * 400 + 3 * 500);
+    assert_int_equal(
+        sqlite3_exec(f->st->db, "DELETE FROM tx_parts WHERE part = 1", NULL, NULL, NULL),
+        SQLITE_OK);
+    assert_int_equal(sightings(f, OBS_IP, "198.51.100.9", NULL, NULL, 10, &seen, &more), 6);
+    assert_int_equal(seen.times[0], 600);
+    assert_int_equal(seen.times[2], 400);
+    assert_int_equal(seen.times[5], 100);
 
     /* evidence: WBRS -9 at 300 (partition 1) and 200 (partition 2) */
     obs_t o = {.type = OBS_URL, .value = "x", .key = "http://bad.example.net/x"};
