@@ -16,7 +16,8 @@
 static const char usage[] =
     "usage: wsa-bench-parse [--lines N] [--seed S] [--rounds R]\n"
     "Generates N lines (default 1000000) as wsa-gen --seed S would, holds them in memory and\n"
-    "parses them R times (default 3), reporting the best round in lines per second, the\n"
+    "parses them R times (default 3), reporting the best round in lines per second of\n"
+    "elapsed time and of the thread's CPU time (one core, whatever else the machine ran), the\n"
     "verdict layouts and actions seen. Exits 1 unless every line parses as an access record.\n";
 
 #define NFORMAT 12
@@ -29,11 +30,22 @@ typedef struct tally {
     int64_t access, skip, reject, warned, malware;
 } tally_t;
 
-static double now_s(void)
+static double clock_s(clockid_t clock)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(clock, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double now_s(void)
+{
+    return clock_s(CLOCK_MONOTONIC);
+}
+
+/* The CPU time of this thread: on a shared machine, what one core did, whatever else ran. */
+static double cpu_s(void)
+{
+    return clock_s(CLOCK_THREAD_CPUTIME_ID);
 }
 
 static void count_format(tally_t *t, const char *f)
@@ -63,7 +75,7 @@ int main(int argc, char **argv)
     char *text = NULL;
     size_t *off = NULL, used = 0, cap = 0;
     tally_t tally;
-    double best = 0;
+    double best = 0, best_cpu = 0;
     int c, rc = 2;
 
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -128,7 +140,7 @@ int main(int argc, char **argv)
     for (uint64_t r = 0; r < rounds; r++) {
         ingest_rec_t rec;
         char reason[256];
-        double t0 = now_s(), dt;
+        double t0 = now_s(), c0 = cpu_s(), dt, dc;
 
         memset(&tally, 0, sizeof(tally));
         for (uint64_t i = 0; i < lines; i++) {
@@ -154,12 +166,16 @@ int main(int argc, char **argv)
             }
         }
         dt = now_s() - t0;
+        dc = cpu_s() - c0;
         if (dt > 0 && (double)lines / dt > best)
             best = (double)lines / dt;
+        if (dc > 0 && (double)lines / dc > best_cpu)
+            best_cpu = (double)lines / dc;
     }
 
-    printf("lines=%" PRIu64 " bytes=%zu rounds=%" PRIu64 " best_lines_per_s=%.0f\n", lines, used,
-           rounds, best);
+    printf("lines=%" PRIu64 " bytes=%zu rounds=%" PRIu64
+           " best_lines_per_s=%.0f best_lines_per_cpu_s=%.0f\n",
+           lines, used, rounds, best, best_cpu);
     printf("access=%" PRId64 " warned=%" PRId64 " skipped=%" PRId64 " rejected=%" PRId64
            " malware=%" PRId64 "\n",
            tally.access, tally.warned, tally.skip, tally.reject, tally.malware);
