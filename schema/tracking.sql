@@ -7,8 +7,9 @@
 -- head bytes and the fingerprint at the offset that a file is now recognised by. Version 3
 -- (service/store_migrate_v3.c) adds transactions.host_rev, the host with its labels
 -- reversed, and its index tx_host_rev, through which a domain finds its subdomains.
--- Version 4 (service/store_migrate_keys.c) replaces host_rev and every column index of
--- transactions below with one narrow table, tx_keys (service/store_keys.c says why).
+-- Version 4 (service/store_migrate_keys.c) replaces every column index of transactions
+-- below and host_rev's with one narrow table, tx_keys (service/store_keys.c says why);
+-- host_rev itself stays, unread and NULL in new rows.
 -- Version 5 (service/store_migrate_syslog.c) counts what syslog could not deliver.
 --
 -- Times are milliseconds since the Unix epoch. Text columns hold valid UTF-8 as the parser

@@ -249,11 +249,18 @@ static int check_foreign_atomic(store_t *st)
     }
 }
 
-/* Brings the schema to the current version in one transaction, under the write lock. */
+/*
+ * Brings the schema to the current version in one transaction, under the write lock. A
+ * migration may rewrite every row (version 3 fills a column), and SQLite keeps the old
+ * pages in a statement journal until the statement ends: in a temporary file, not in
+ * memory as temp_store is set for the ingester, or it would hold a copy of the table.
+ */
 static int apply_schema(store_t *st)
 {
     int version = 0;
 
+    if (exec(st, "PRAGMA temp_store = FILE", "setting pragmas") != 0)
+        return -1;
     if (exec(st, "BEGIN IMMEDIATE", "locking the database to check its schema") != 0)
         return -1;
     /* again under the lock: another process may have created or upgraded it meanwhile */
@@ -273,7 +280,7 @@ static int apply_schema(store_t *st)
     }
     if (exec(st, "COMMIT", "committing the schema") != 0)
         goto fail;
-    return 0;
+    return exec(st, "PRAGMA temp_store = MEMORY", "setting pragmas");
 fail:
     sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
     return -1;
