@@ -167,6 +167,28 @@ long ingest_url_normalise(const char *url, size_t len, char *out, size_t outlen)
     return (long)o;
 }
 
+/*
+ * Four decimal numbers of 0 to 255 without leading zeros, joined by dots: what inet_pton
+ * takes for AF_INET, checked here without copying, as every client address is.
+ */
+static int dotted_quad(const char *s, size_t n)
+{
+    size_t i = 0;
+
+    for (int part = 0; part < 4; part++) {
+        unsigned v = 0, digits = 0;
+        if (part > 0 && (i >= n || s[i++] != '.'))
+            return 0;
+        while (i < n && s[i] >= '0' && s[i] <= '9' && digits < 4) {
+            v = v * 10 + (unsigned)(s[i++] - '0');
+            digits++;
+        }
+        if (digits == 0 || digits > 3 || v > 255 || (digits > 1 && s[i - digits] == '0'))
+            return 0;
+    }
+    return i == n;
+}
+
 int ingest_ip_canon(const char *s, size_t n, char *out)
 {
     char tmp[64];
@@ -177,9 +199,9 @@ int ingest_ip_canon(const char *s, size_t n, char *out)
     memcpy(tmp, s, n);
     tmp[n] = '\0';
     if (memchr(tmp, ':', n) == NULL) {
-        if (inet_pton(AF_INET, tmp, addr) != 1)
+        if (!dotted_quad(tmp, n))
             return -1;
-        /* inet_pton takes only the dotted-quad form, which is already canonical */
+        /* only the dotted-quad form is taken, which is already canonical */
         memcpy(out, tmp, n + 1);
         return 0;
     }
@@ -227,7 +249,9 @@ const char *ingest_reg_domain(const char *host, char *out, size_t outlen)
 
     if (n == 0 || host[0] == '.' || host[n - 1] == '.')
         return NULL;
-    if (memchr(host, ':', n) != NULL || ingest_ip_canon(host, n, ip) == 0)
+    /* an address has no registered domain; a name's last label is never all digits */
+    if (memchr(host, ':', n) != NULL ||
+        (host[n - 1] >= '0' && host[n - 1] <= '9' && ingest_ip_canon(host, n, ip) == 0))
         return NULL;
     /* the last three dots, from the right */
     for (size_t i = n; i-- > 0 && ndots < 3;)

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <cmocka.h>
 #include "obs.h"
 
@@ -76,6 +77,34 @@ static void test_ip(void **state)
     /* not mapped: ::1 and the IPv4-compatible ::a.b.c.d stay IPv6 */
     assert_int_equal(prep(OBS_IPV6, "::1", &o, buf, sizeof(buf)), 0);
     assert_string_equal(o.key, "::1");
+}
+
+/*
+ * IPv4 text is checked without the C library; the library's inet_pton is the reference:
+ * an address is taken exactly when inet_pton takes it (leading zeros, out-of-range parts,
+ * missing or extra parts and stray characters refused alike). Surrounding spaces are left
+ * out: obs_prepare trims a pasted value before it looks at it.
+ */
+static void test_ipv4_like_inet_pton(void **state)
+{
+    static const char *const cases[] = {
+        "0.0.0.0",   "255.255.255.255", "256.1.1.1",  "01.2.3.4", "1.2.3",    "1.2.3.4.5",
+        "1..2.3",    "1.2.3.04",        "10.0.0.1",   "1.2.3.-1", "1.2.3.4a", "0.0.0.00",
+        "999.1.1.1", "1.2.3.255",       "1234.1.1.1", ".1.2.3",   "1.2.3.",   "00.1.2.3",
+        "1.2.3.0",   "100.200.10.9",    "1.2.3.4/8",  "+1.2.3.4",
+    };
+    unsigned char addr[4];
+    char buf[256];
+    obs_t o;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int want = inet_pton(AF_INET, cases[i], addr) == 1 ? 0 : -1;
+        if (prep(OBS_IP, cases[i], &o, buf, sizeof(buf)) != want)
+            fail_msg("\"%s\": inet_pton says %s", cases[i], want == 0 ? "valid" : "invalid");
+        if (want == 0)
+            assert_string_equal(o.key, cases[i]);
+    }
 }
 
 static void test_domain(void **state)
@@ -191,7 +220,7 @@ int main(void)
         cmocka_unit_test(test_type_names), cmocka_unit_test(test_ip),
         cmocka_unit_test(test_domain),     cmocka_unit_test(test_url),
         cmocka_unit_test(test_sha256),     cmocka_unit_test(test_user),
-        cmocka_unit_test(test_as_given),
+        cmocka_unit_test(test_as_given),   cmocka_unit_test(test_ipv4_like_inet_pton),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
