@@ -56,7 +56,8 @@ typedef struct rx {
     size_t nconns;
     warn_slot_t warned[WARN_SLOTS];
     int next_warn;
-    char *buf; /* one read's bytes */
+    char *buf;             /* one read's bytes */
+    int64_t drops_read_ms; /* when /proc was last read for drop counts */
     /* the message callback's context */
     syslog_rx_listener_t *cur_l;
     const struct sockaddr *cur_peer;
@@ -156,6 +157,7 @@ static int open_listener(rx_t *r, const syslog_rx_addr_t *a, syslog_rx_listener_
 
     syslog_rx_addr_text(a->tcp, (const struct sockaddr *)&a->sa, l->addr, sizeof(l->addr));
     l->tcp = a->tcp;
+    l->v6 = a->sa.ss_family == AF_INET6;
     l->fd = socket(a->sa.ss_family,
                    (a->tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (l->fd < 0)
@@ -242,6 +244,22 @@ static int on_frame(const syslog_rx_frame_t *f, void *ctx)
     return syslog_rx__message(&r->sink, r->cur_l, r->cur_peer, f);
 }
 
+/*
+ * The socket's cumulative drop count as last seen, from either source. It only grows, and
+ * an older reading (a datagram queued before the latest drops) must not count again: a
+ * 32-bit counter, so "newer" is a forward difference under 2^31.
+ */
+static void note_total(syslog_rx_listener_t *l, uint32_t total)
+{
+    uint32_t diff = total - l->ovfl;
+
+    if (diff != 0 && diff < 0x80000000u) {
+        l->dropped += diff;
+        l->dropped_all += diff;
+        l->ovfl = total;
+    }
+}
+
 /* The drop count a datagram carries, when it carries one. */
 static void note_drops(syslog_rx_listener_t *l, struct msghdr *mh)
 {
@@ -249,13 +267,21 @@ static void note_drops(syslog_rx_listener_t *l, struct msghdr *mh)
         if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
             uint32_t total;
             memcpy(&total, CMSG_DATA(c), sizeof(total));
-            /* a cumulative 32-bit counter: the difference is right across a wrap */
-            if (total != l->ovfl) {
-                l->dropped += (uint32_t)(total - l->ovfl);
-                l->dropped_all += (uint32_t)(total - l->ovfl);
-                l->ovfl = total;
-            }
+            note_total(l, total);
         }
+    }
+}
+
+/* Drops after the last datagram that arrived, read from /proc at most once a second. */
+static void poll_drops(rx_t *r, int64_t now, int force)
+{
+    if (!force && now - r->drops_read_ms < 1000)
+        return;
+    r->drops_read_ms = now;
+    for (size_t i = 0; i < r->nls; i++) {
+        uint32_t total;
+        if (!r->ls[i].tcp && syslog_rx__proc_drops(r->ls[i].fd, r->ls[i].v6, &total) == 0)
+            note_total(&r->ls[i], total);
     }
 }
 
@@ -448,6 +474,7 @@ static int loop(rx_t *r)
                 return -1;
         }
         /* loss and refusals are stored within a second too, even with no message to carry */
+        poll_drops(r, util_monotonic_ms(), 0);
         for (size_t i = 0; !r->sink.in_batch && i < r->nls; i++) {
             if (r->ls[i].dropped > 0 || r->ls[i].refused > 0) {
                 if (syslog_rx__begin(&r->sink) != 0)
@@ -455,6 +482,9 @@ static int loop(rx_t *r)
             }
         }
     }
+    poll_drops(r, util_monotonic_ms(), 1);
+    if (syslog_rx__begin(&r->sink) != 0)
+        return -1;
     return syslog_rx__commit(&r->sink, r->ls, r->nls);
 }
 

@@ -17,6 +17,7 @@
 typedef struct syslog_rx_listener {
     int fd;
     int tcp;
+    int v6;
     char addr[SYSLOG_RX_ADDR_LEN];    /* "udp://127.0.0.1:40123", the port as bound */
     store_source_t src;               /* this run's source; offset = bytes of messages so far */
     int src_dirty;                    /* src changed since it was last recorded */
@@ -57,6 +58,12 @@ int syslog_rx__begin(syslog_rx_sink_t *s);
  * nothing without one. 0, or -1 (the batch is rolled back, message in s->err).
  */
 int syslog_rx__commit(syslog_rx_sink_t *s, syslog_rx_listener_t *ls, size_t n);
+
+/**
+ * The cumulative count of datagrams the kernel dropped on UDP socket `fd` (the counter that
+ * SO_RXQ_OVFL reports), from /proc/net/udp (udp6 when `v6`). 0, or -1 when not found.
+ */
+int syslog_rx__proc_drops(int fd, int v6, uint32_t *total);
 
 /** The sender's address as text ("192.0.2.10", "2001:db8::5"; IPv4-mapped as IPv4). */
 void syslog_rx__peer_text(const struct sockaddr *sa, char *out, size_t outlen);
