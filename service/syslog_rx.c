@@ -29,6 +29,7 @@
 #define DEFAULT_COMMIT_MS  1000
 #define READ_CHUNK         (64 * 1024)
 #define UDP_BURST          256 /* datagrams per listener per turn, so TCP gets its turn */
+#define DRAIN_READS        16  /* reads per socket at the stop (UDP: bursts) */
 #define WARN_SLOTS         64
 #define WARN_EVERY_MS      60000
 
@@ -285,6 +286,8 @@ static void poll_drops(rx_t *r, int64_t now, int force)
     }
 }
 
+/* Up to UDP_BURST datagrams: 1 when that many were read, 0 when the queue ran empty, -1
+ * when the store failed. */
 static int read_udp(rx_t *r, syslog_rx_listener_t *l)
 {
     for (int i = 0; i < UDP_BURST; i++) {
@@ -324,7 +327,7 @@ static int read_udp(rx_t *r, syslog_rx_listener_t *l)
         if (f.len > 0 && syslog_rx__message(&r->sink, l, (struct sockaddr *)&peer, &f) != 0)
             return -1;
     }
-    return 0;
+    return 1; /* a whole burst: more may be waiting */
 }
 
 static void close_conn(rx_t *r, size_t i)
@@ -380,8 +383,9 @@ static void accept_tcp(rx_t *r, size_t li)
     }
 }
 
-/* Reads what a connection has; closes it at its end or when its framing is broken.
- * -1 only when the store failed. */
+/* Reads what a connection has; closes it at its end or when its framing is broken. 1 when
+ * it read bytes and stays open, 0 when there was nothing or it closed, -1 when the store
+ * failed. */
 static int read_conn(rx_t *r, size_t i)
 {
     rx_conn_t *c = r->conns[i];
@@ -409,8 +413,33 @@ static int read_conn(rx_t *r, size_t i)
         log_msg(LOG_LEVEL_WARN, "syslog", "%s: connection from %s: %s", l->addr, text,
                 strerror(errno));
     }
-    if (n <= 0 || rc == -2)
+    if (n <= 0 || rc == -2) {
         close_conn(r, i);
+        return 0;
+    }
+    return 1;
+}
+
+/*
+ * At the stop, what has already arrived is stored too: the datagrams queued on each UDP
+ * listener and the bytes waiting on each connection, within bounds. A message still on its
+ * way is not waited for, and a connection's unfinished last message is dropped.
+ */
+static int drain(rx_t *r)
+{
+    for (size_t i = 0; i < r->nls; i++) {
+        int more = 1;
+        for (int k = 0; !r->ls[i].tcp && more == 1 && k < DRAIN_READS; k++)
+            if ((more = read_udp(r, &r->ls[i])) < 0)
+                return -1;
+    }
+    /* from the last: closing one moves the last into its slot, which is done already */
+    for (size_t i = r->nconns; i-- > 0;) {
+        int more = 1;
+        for (int k = 0; more == 1 && k < DRAIN_READS; k++)
+            if ((more = read_conn(r, i)) < 0)
+                return -1;
+    }
     return 0;
 }
 
@@ -453,7 +482,7 @@ static int loop(rx_t *r)
                 continue;
             if (r->ls[i].tcp)
                 accept_tcp(r, i);
-            else if (read_udp(r, &r->ls[i]) != 0)
+            else if (read_udp(r, &r->ls[i]) < 0)
                 return -1;
         }
         /* connections by identity: closing one moves another into its slot */
@@ -462,7 +491,7 @@ static int loop(rx_t *r)
                 continue;
             for (size_t i = 0; i < r->nconns; i++) {
                 if (r->conns[i] == polled[k]) {
-                    if (read_conn(r, i) != 0)
+                    if (read_conn(r, i) < 0)
                         return -1;
                     break;
                 }
@@ -482,6 +511,8 @@ static int loop(rx_t *r)
             }
         }
     }
+    if (drain(r) != 0)
+        return -1;
     poll_drops(r, util_monotonic_ms(), 1);
     if (syslog_rx__begin(&r->sink) != 0)
         return -1;

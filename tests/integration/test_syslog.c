@@ -758,6 +758,40 @@ static void test_udp_drops(void **state)
     rx_cleanup(&r);
 }
 
+/* SIGTERM stores what has already arrived first: datagrams queued and bytes waiting on an
+ * open connection while the receiver was stopped are rows after the stop. */
+static void test_stop_drains(void **state)
+{
+    char m[512];
+    rx_t r = {0};
+    int fd, status = 0;
+    (void)state;
+
+    rx_start(&r, NULL, NULL);
+    fd = tcp_open(r.tcp_port, NULL);
+    send_str(fd, fmt(m, sizeof(m), "<13>Nov 14 22:13:20 wsa1 " LINE_FMT "\n", "192.0.2.1"));
+    wait_for(&r, "SELECT count(*) FROM transactions", "1\n");
+    assert_int_equal(kill(r.pid, SIGSTOP), 0);
+    assert_int_equal(waitpid(r.pid, &status, WUNTRACED), r.pid);
+    for (int i = 2; i <= 4; i++) {
+        char ip[16];
+        fmt(m, sizeof(m), "<13>Nov 14 22:13:20 wsa1 " LINE_FMT,
+            fmt(ip, sizeof(ip), "192.0.2.%d", i));
+        send_udp(r.udp_port, NULL, m, strlen(m));
+    }
+    send_str(fd, fmt(m, sizeof(m), "<13>Nov 14 22:13:20 wsa1 " LINE_FMT "\n", "192.0.2.5"));
+    send_str(fd, fmt(m, sizeof(m), "<13>Nov 14 22:13:20 wsa1 " LINE_FMT "\n", "192.0.2.6"));
+    /* an unfinished message is not stored */
+    send_str(fd, "<13>Nov 14 22:13:20 wsa1 1700000000.125 4");
+    assert_int_equal(kill(r.pid, SIGTERM), 0);
+    assert_int_equal(kill(r.pid, SIGCONT), 0);
+    stop_expecting(&r, "read=6 stored=6 warned=0 rejected=0 skipped=0\n");
+    close(fd);
+    wait_for(&r, "SELECT client_ip FROM transactions ORDER BY client_ip",
+             "192.0.2.1\n192.0.2.2\n192.0.2.3\n192.0.2.4\n192.0.2.5\n192.0.2.6\n");
+    rx_cleanup(&r);
+}
+
 /* Runs the binary with `argv` (after its name) and `env`; its exit status, stderr in `err`. */
 static int run(const char *const args[], const char *const env[], char *err, size_t errlen)
 {
@@ -882,6 +916,7 @@ int main(void)
         cmocka_unit_test_teardown(test_udp_drops, teardown),
         cmocka_unit_test_teardown(test_usage_errors, teardown),
         cmocka_unit_test_teardown(test_ipv6, teardown),
+        cmocka_unit_test_teardown(test_stop_drains, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
