@@ -39,6 +39,12 @@ typedef struct load_opts {
     /* when not NULL, set to 1 when the load fails for a reason that is not the input's (the
      * database, or memory): a caller with other inputs to load should stop too */
     int *fatal;
+    /*
+     * When set, a path that is not a regular file is refused without waiting: the spool
+     * watcher lists a file and opens it later, and a FIFO put in its place by then would
+     * hold open() until some writer came (the command line waits for one, as asked).
+     */
+    int regular_only;
 } load_opts_t;
 
 /**

@@ -380,13 +380,16 @@ static int open_source(load_run_t *r)
     r->is_stdin = strcmp(r->path, "-") == 0;
     if (r->is_stdin) {
         r->fd = STDIN_FILENO;
-    } else if ((r->fd = open(r->path, O_RDONLY | O_CLOEXEC)) < 0) {
+    } else if ((r->fd = open(r->path, O_RDONLY | O_CLOEXEC |
+                                          (r->opts->regular_only ? O_NONBLOCK : 0))) < 0) {
         return fail(r, "cannot open", strerror(errno));
     }
     if (fstat(r->fd, &sb) != 0)
         return fail(r, "cannot stat", strerror(errno));
     if (S_ISDIR(sb.st_mode))
         return fail(r, "is a folder, not a log file", NULL);
+    if (r->opts->regular_only && !r->is_stdin && !S_ISREG(sb.st_mode))
+        return fail(r, "not a regular file (a FIFO, socket or device): not read", NULL);
     /*
      * stdin has no identity even when it is a regular file (its name is unknown and what
      * reaches it may differ every run); a pipe or FIFO cannot be read twice either

@@ -68,7 +68,7 @@ typedef struct watch_loop {
     store_t *st;
     const watch_opts_t *o;
     char dir[PATH_MAX]; /* o->dir without trailing slashes, so that paths read well */
-    load_opts_t lopts;  /* the caller's, with the watcher's stop and fatal */
+    load_opts_t lopts;  /* the caller's, with the watcher's stop, fatal and regular_only */
     int fatal;
     load_counts_t *counts;
     char *err;
@@ -186,6 +186,7 @@ int watch_run(store_t *st, const watch_opts_t *o, load_counts_t *counts, char *e
         w.lopts = *o->load;
     w.lopts.stop = o->stop != NULL ? o->stop : &never;
     w.lopts.fatal = &w.fatal;
+    w.lopts.regular_only = 1;
     log_msg(LOG_LEVEL_INFO, "watch", "%s: following the folder, listed every %d ms", w.dir,
             o->poll_ms > 0 ? o->poll_ms : WATCH_DEFAULT_POLL_MS);
     while (!*w.lopts.stop) {

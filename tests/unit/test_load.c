@@ -556,6 +556,45 @@ static void test_input_errors(void **state)
     assert_counts(c, 0, 0, 0, 0, 0);
 }
 
+/*
+ * The spool watcher's loads (regular_only): a FIFO found where a listed file was is refused
+ * at once. Without O_NONBLOCK, open() waits for a writer that never comes, and the alarm
+ * ends the test instead of letting it hang.
+ */
+static void test_regular_only_fifo(void **state)
+{
+    fixture_t *f = *state;
+    load_opts_t opts = {.regular_only = 1};
+    load_counts_t c = {0};
+    char err[STORE_ERR_LEN], path[160], want[512];
+    static const char line[] =
+        "1700000000.125 42 192.0.2.7 TCP_MISS/200 5120 GET "
+        "http://www.example.com/a - DIRECT/www.example.com text/html "
+        "DEFAULT_CASE_12-DefaultGroup-DefaultGroup-NONE-NONE-NONE-"
+        "DefaultGroup-NONE <-,-,-,\"-\",-,-,-,-,\"-\",-,-,-,\"-\",-,-,"
+        "\"-\",\"-\",-,-,-,-,\"-\",\"-\",\"-\",\"-\",\"-\",\"-\",\"-\",-,-,-,"
+        "\"-\",\"-\",-,\"-\",-,-,\"-\",\"-\",-,-,\"-\",->\n";
+    int fatal = 0;
+
+    opts.fatal = &fatal;
+    path_in(f, "spool.log", path, sizeof(path));
+    assert_int_equal(mkfifo(path, 0600), 0);
+    alarm(5);
+    assert_int_equal(load_source(f->st, path, &opts, &c, err, sizeof(err)), -1);
+    alarm(0);
+    snprintf(want, sizeof(want), "%s: not a regular file (a FIFO, socket or device): not read",
+             path);
+    assert_string_equal(err, want);
+    assert_int_equal(fatal, 0);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM sources"), 0);
+    assert_counts(c, 0, 0, 0, 0, 0);
+    /* the same name as a regular file again is read as usual */
+    assert_int_equal(unlink(path), 0);
+    write_file(path, "wb", line, sizeof(line) - 1);
+    assert_counts(load(f, path, &opts), 1, 1, 0, 0, 0);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM transactions"), 1);
+}
+
 /* A read-only database: the load stops with SQLite's reason and the file's name. */
 static void test_readonly_database(void **state)
 {
@@ -1191,6 +1230,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_forced_appliance, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failure_mid_load, setup, teardown),
         cmocka_unit_test_setup_teardown(test_input_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_regular_only_fifo, setup, teardown),
         cmocka_unit_test_setup_teardown(test_readonly_database, setup, teardown),
         cmocka_unit_test_setup_teardown(test_held_last_line, setup, teardown),
         cmocka_unit_test_setup_teardown(test_line_split_across_growth, setup, teardown),
