@@ -36,7 +36,8 @@ static const store_migration_t store_migrations[] = {
  * mode while another first start does the same, a read snapshot that a writer made stale,
  * a checkpoint already running. These steps are retried every STORE_RETRY_MS for as long
  * as the busy timeout would have waited, by the clock: a step that itself waited out the
- * busy handler counts its wait (counting 20 ms a try retried it 250 times, 5 s each).
+ * busy handler (PRAGMA optimize when it writes) counts its wait, where counting 20 ms a try
+ * would retry it 250 times, 5 s each.
  */
 #define STORE_RETRY_MS 20
 /*

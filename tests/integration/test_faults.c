@@ -9,10 +9,10 @@
  * Where namespaces are not available those cases are skipped with a message.
  *
  * The lines come from gen_lines below: access records with varied clients, hosts and URLs,
- * an unparseable line after every REJECT_EVERY-1 (a reject) and a blank line after every
- * SKIP_EVERY-1 (skipped), so that the counts of each kind before any offset follow from the
- * file alone. The database is read through the SQLite library the binary uses, loaded at
- * run time as test_ops does (the integration tests link only the harness).
+ * except that every REJECT_EVERY-th line cannot be parsed (a reject) and every other
+ * SKIP_EVERY-th is blank (skipped), so that the counts of each kind before any offset
+ * follow from the file alone. The database is read through the SQLite library the binary uses,
+ * loaded at run time as test_ops does (the integration tests link only the harness).
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -330,13 +330,19 @@ static void keep_kid(fx_t *f, pid_t pid)
     fail_msg("more than %d children", MAX_KIDS);
 }
 
-/* Reaps a child kept with keep_kid; its exit status. */
-static int reap_kid(fx_t *f, pid_t pid)
+/* A child kept with keep_kid has been reaped. */
+static void forget_kid(fx_t *f, pid_t pid)
 {
     for (int i = 0; i < MAX_KIDS; i++) {
         if (f->kids[i] == pid)
             f->kids[i] = 0;
     }
+}
+
+/* Reaps a child kept with keep_kid; its exit status. */
+static int reap_kid(fx_t *f, pid_t pid)
+{
+    forget_kid(f, pid);
     return reap(pid);
 }
 
@@ -799,6 +805,50 @@ static void test_locked_database(void **state)
 }
 
 /*
+ * A database file that another process has just created and holds the lock of, before any
+ * schema (a first ingest racing a `sqlite3` shell): switching it to WAL is refused at once
+ * each time, retried for the busy timeout, and then the run stops saying why; once the
+ * other process is done, the same command loads the file.
+ */
+static void test_locked_while_created(void **state)
+{
+    fx_t *f = *state;
+    char log[320], want[1024];
+    int ready[2], release[2];
+    pid_t holder;
+    char c;
+    run_t r;
+
+    snprintf(log, sizeof(log), "%s/access.log", f->s.dir);
+    gen_lines(log, 0, 10);
+    assert_int_equal(pipe(ready), 0);
+    assert_int_equal(pipe(release), 0);
+    holder = hold_lock(f->s.db, 0, ready[1], release[0]);
+    keep_kid(f, holder);
+    close(ready[1]);
+    close(release[0]);
+    assert_int_equal(read(ready[0], &c, 1), 1);
+    close(ready[0]);
+    ingest(f->s.db, log, &r);
+    assert_int_equal(r.rc, 1);
+    snprintf(want, sizeof(want),
+             "wsa-relay ingest: %s: setting pragmas: the database is locked by another writer "
+             "(gave up after %d s)\n",
+             f->s.db, BUSY_TIMEOUT_S);
+    assert_string_equal(r.out, want);
+    if (r.seconds < BUSY_TIMEOUT_S - 0.1 || r.seconds > 2 * BUSY_TIMEOUT_S)
+        fail_msg("gave up after %.2f s, not about %d s", r.seconds, BUSY_TIMEOUT_S);
+    assert_int_equal(write(release[1], "x", 1), 1);
+    close(release[1]);
+    assert_int_equal(reap_kid(f, holder), 0);
+
+    /* and once the other process is done, the same command loads the file */
+    ingest(f->s.db, log, &r);
+    assert_ok(&r);
+    assert_int_equal(check_db(f->s.db), file_size(log));
+}
+
+/*
  * The lock taken between two batches, while ingest reads a pipe: the batch it then begins
  * waits out the busy timeout and the run stops, with the committed batch and its offset
  * intact. (What it had read of the pipe past that batch is gone with the pipe: only a file
@@ -976,10 +1026,7 @@ static void test_wal_bounded(void **state)
     pid = start_ingest(f->s.db, log, out);
     keep_kid(f, pid);
     ended_ingest(sample_wal(f->s.db, pid, &w), out, &r);
-    for (int i = 0; i < MAX_KIDS; i++) {
-        if (f->kids[i] == pid)
-            f->kids[i] = 0;
-    }
+    forget_kid(f, pid);
     wal_after = file_size(wal);
     assert_ok(&r);
     all = expect_before(file_size(log));
@@ -1017,6 +1064,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_full_disk, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_only_midlife, setup, teardown),
         cmocka_unit_test_setup_teardown(test_locked_database, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_locked_while_created, setup, teardown),
         cmocka_unit_test_setup_teardown(test_locked_mid_load, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wal_bounded, setup, teardown),
     };
