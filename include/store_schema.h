@@ -22,4 +22,10 @@ extern const char store_migration_keys_sql[];
 /** Syslog loss: appliances.dropped and the syslog_listeners table (store_migrate_syslog.c). */
 extern const char store_migration_syslog_sql[];
 
+/*
+ * Each row's host alone in tx_keys (store_migrate_host.c): no SQL of its own, the fill
+ * enters the keys.
+ */
+extern const char store_migration_host_exact_sql[];
+
 #endif

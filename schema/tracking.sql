@@ -11,6 +11,7 @@
 -- below and host_rev's with one narrow table, tx_keys (service/store_keys.c says why);
 -- host_rev itself stays, unread and NULL in new rows.
 -- Version 5 (service/store_migrate_syslog.c) counts what syslog could not deliver.
+-- Version 6 (service/store_migrate_host.c) enters each row's host alone in tx_keys too.
 --
 -- Times are milliseconds since the Unix epoch. Text columns hold valid UTF-8 as the parser
 -- gives it; the raw line is a BLOB holding the exact bytes read (without the newline).

@@ -24,9 +24,12 @@ typedef struct store_migration {
 } store_migration_t;
 
 static const store_migration_t store_migrations[] = {
-    {store_schema_sql, NULL},           {store_migration_v2_sql, NULL},
-    {store_migration_v3_sql, NULL},     {store_migration_keys_sql, store__migrate_keys_fill},
+    {store_schema_sql, NULL},
+    {store_migration_v2_sql, NULL},
+    {store_migration_v3_sql, NULL},
+    {store_migration_keys_sql, store__migrate_keys_fill},
     {store_migration_syslog_sql, NULL},
+    {store_migration_host_exact_sql, store__migrate_host_exact_fill},
 };
 #define STORE_SCHEMA_VERSION ((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
 

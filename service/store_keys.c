@@ -86,7 +86,7 @@ static int note_time(store_t *st, int64_t part, int64_t time_ms)
     return 0;
 }
 
-static int add_key(store_t *st, int64_t id, int64_t time_ms, store_key_kind_t kind,
+int store__add_key(store_t *st, int64_t id, int64_t time_ms, store_key_kind_t kind,
                    const char *value, size_t len)
 {
     store_key_entry_t *e;
@@ -99,9 +99,10 @@ static int add_key(store_t *st, int64_t id, int64_t time_ms, store_key_kind_t ki
         st->keys = grown;
         st->keycap = cap;
     }
+    if (note_time(st, id >> STORE_PART_SHIFT, time_ms) != 0)
+        return -1;
     e = &st->keys[st->nkeys++];
     e->key = store__part_key(id >> STORE_PART_SHIFT, store__key(kind, value, len));
-    note_time(st, id >> STORE_PART_SHIFT, time_ms);
     e->time_ms = time_ms;
     e->id = id;
     return 0;
@@ -111,13 +112,14 @@ static int add_str(store_t *st, int64_t id, int64_t time_ms, store_key_kind_t ki
 {
     if (v == NULL || v[0] == '\0')
         return 0;
-    return add_key(st, id, time_ms, kind, v, strlen(v));
+    return store__add_key(st, id, time_ms, kind, v, strlen(v));
 }
 
 /*
  * The host, then each name above it that is still at or below the registered domain:
  * "www.a.example.com" under "example.com" gives three entries. A host that does not end
- * in its registered domain (an IP literal has none) is entered as itself only.
+ * in its registered domain (an IP literal has none) is entered as itself only. The host is
+ * also entered alone (STORE_KEY_HOST_EXACT), for the evidence of a domain.
  */
 static int add_host(store_t *st, int64_t id, int64_t time_ms, const char *host, const char *reg)
 {
@@ -127,7 +129,8 @@ static int add_host(store_t *st, int64_t id, int64_t time_ms, const char *host, 
     if (host == NULL || host[0] == '\0')
         return 0;
     hlen = strlen(host);
-    if (add_key(st, id, time_ms, STORE_KEY_HOST, host, hlen) != 0)
+    if (store__add_key(st, id, time_ms, STORE_KEY_HOST, host, hlen) != 0 ||
+        store__add_key(st, id, time_ms, STORE_KEY_HOST_EXACT, host, hlen) != 0)
         return -1;
     if (reg == NULL || (rlen = strlen(reg)) == 0 || rlen >= hlen ||
         memcmp(host + hlen - rlen, reg, rlen) != 0 || host[hlen - rlen - 1] != '.')
@@ -137,7 +140,7 @@ static int add_host(store_t *st, int64_t id, int64_t time_ms, const char *host, 
         if (dot == NULL)
             break;
         p = dot + 1;
-        if (add_key(st, id, time_ms, STORE_KEY_HOST, p, hlen - (size_t)(p - host)) != 0)
+        if (store__add_key(st, id, time_ms, STORE_KEY_HOST, p, hlen - (size_t)(p - host)) != 0)
             return -1;
     }
     return 0;

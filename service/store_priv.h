@@ -81,8 +81,13 @@ struct store {
 #define STORE_PART_MAX      ((INT64_C(1) << (63 - STORE_KEY_HASH_BITS)) - 1)
 
 typedef enum {
-    STORE_KEY_IP = 'i',     /* client or destination address */
-    STORE_KEY_HOST = 'h',   /* the host and each name above it down to its registered domain */
+    STORE_KEY_IP = 'i',   /* client or destination address */
+    STORE_KEY_HOST = 'h', /* the host and each name above it down to its registered domain */
+    /*
+     * the host alone: a domain's evidence is its own host's rows, and under STORE_KEY_HOST
+     * they hide among every subdomain's (all of a registered domain's traffic)
+     */
+    STORE_KEY_HOST_EXACT = 'e',
     STORE_KEY_URL = 'u',    /* the normalised URL */
     STORE_KEY_USER = 'n',   /* the user's name part, ASCII letters folded to lower case */
     STORE_KEY_SHA256 = 's', /* the AMP file SHA-256 */
@@ -120,6 +125,13 @@ int store__flush_keys(store_t *st);
 
 /** Enters the keys of every row (the tx_keys migration, inside its transaction); 0 or -1. */
 int store__migrate_keys_fill(store_t *st);
+
+/** Holds one entry of row `id` for the open transaction, as store__add_keys does; 0 or -1. */
+int store__add_key(store_t *st, int64_t id, int64_t time_ms, store_key_kind_t kind,
+                   const char *value, size_t len);
+
+/** Enters the STORE_KEY_HOST_EXACT key of every row (its migration, in its transaction). */
+int store__migrate_host_exact_fill(store_t *st);
 
 /** The statement of partition `part`, prepared on first use and kept; NULL on error. */
 sqlite3_stmt *store__part_stmt(store_t *st, int64_t part);

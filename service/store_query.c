@@ -376,6 +376,18 @@ static int64_t obs_key(const obs_t *o)
     return store__key(key_kind(o->type), o->key, strlen(o->key));
 }
 
+/*
+ * The key evidence is looked for under: a domain's evidence is its own host's (row_evidence),
+ * so its candidates are that host's rows alone, not every subdomain's (a registered domain's
+ * whole traffic, read row by row, ran past the request budget on a popular name).
+ */
+static int64_t evidence_key(const obs_t *o)
+{
+    if (o->type == OBS_DOMAIN || o->type == OBS_HOSTNAME)
+        return store__key(STORE_KEY_HOST_EXACT, o->key, strlen(o->key));
+    return obs_key(o);
+}
+
 int store_sightings(store_t *st, const obs_t *o, int limit, store_row_cb cb, void *ctx, int *more)
 {
     keywalk_t w;
@@ -490,7 +502,7 @@ int store_evidence(store_t *st, const obs_t *o, int64_t since_ms, const store_th
     if (o->key == NULL || (o->type != OBS_SHA256 && o->type != OBS_URL && o->type != OBS_DOMAIN &&
                            o->type != OBS_HOSTNAME))
         return 0;
-    if (keywalk_start(st, &w, obs_key(o), since_ms) != 0)
+    if (keywalk_start(st, &w, evidence_key(o), since_ms) != 0)
         return -1;
     while (!found && (got = keywalk_next(st, &w, &id, &time_ms)) > 0) {
         sqlite3_stmt *s = store__stmt(st, STORE_Q_EVID_ID);

@@ -134,12 +134,12 @@ static void test_schema_version(void **state)
     sqlite3_stmt *s;
     store_t *ro = NULL;
 
-    /* 1 to 3, tx_keys, syslog loss counters */
-    assert_int_equal(store_schema_version(), 5);
+    /* 1 to 3, tx_keys, syslog loss counters, the host alone in tx_keys */
+    assert_int_equal(store_schema_version(), 6);
     assert_int_equal(store_healthy(f->st), 1);
     assert_int_equal(sqlite3_prepare_v2(f->st->db, "PRAGMA user_version", -1, &s, NULL), 0);
     assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(s, 0), 5);
+    assert_int_equal(sqlite3_column_int(s, 0), 6);
     sqlite3_finalize(s);
     assert_int_equal(sqlite3_prepare_v2(f->st->db, "PRAGMA journal_mode", -1, &s, NULL), 0);
     assert_int_equal(sqlite3_step(s), SQLITE_ROW);
@@ -1321,9 +1321,10 @@ static void test_migrate_v1(void **state)
 /*
  * A database of schema version 2 with rows of odd hosts. Opened read-write, it passes
  * through host_rev (version 3) to tx_keys: every column index is gone, and
- * each row has its keys, 23 in all (the host and each name down to the registered domain:
+ * each row has its keys, 31 in all (the host and each name down to the registered domain:
  * 3 + 3 + 4 + 5 for the first four, 1 each for example.com and the IP literal, 4 for
- * a..b.example.com whose empty label still ends a name, 2 for bucher, none without a host).
+ * a..b.example.com whose empty label still ends a name, 2 for bucher, none without a host;
+ * and the host alone once more for each of the 8 rows with a host, version 6).
  * A deeper name then finds its rows.
  */
 static void test_migrate_v2(void **state)
@@ -1394,7 +1395,7 @@ static void test_migrate_v2(void **state)
     assert_int_equal(scalar(f, "SELECT count(*) FROM sqlite_schema WHERE type = 'index'"
                                " AND tbl_name = 'transactions' AND sql IS NOT NULL"),
                      0);
-    assert_int_equal(scalar(f, "SELECT count(*) FROM tx_keys"), 23);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM tx_keys"), 31);
     /* the migration's own table is gone */
     assert_int_equal(scalar(f, "SELECT count(*) FROM sqlite_temp_schema"), 0);
 
@@ -1524,6 +1525,114 @@ static void test_key_partitions(void **state)
     assert_int_equal(count(f, OBS_DOMAIN, "example.net", NULL, "example.net"), 6);
 }
 
+/* Candidate rows store_evidence read (STORE_Q_EVID_ID runs) since the last call. */
+static int evidence_rows_read(fixture_t *f)
+{
+    sqlite3_stmt *s = f->st->stmt[STORE_Q_EVID_ID];
+
+    return s != NULL ? sqlite3_stmt_status(s, SQLITE_STMTSTATUS_RUN, 1) : 0;
+}
+
+/*
+ * A domain's evidence is its own host's rows: 40 blocked rows of www.shop.example.org
+ * (times 1000 to 1039) are not example.org's evidence and are not even read for it, only
+ * example.org's own two rows are (score 3 at 500, -8 at 200). Sightings still find all 42.
+ */
+static void test_evidence_own_host(void **state)
+{
+    fixture_t *f = *state;
+    store_thresholds_t th = {.wbrs_block = -6.0};
+    store_evidence_t ev;
+    obs_t o = {
+        .type = OBS_DOMAIN, .value = "x", .key = "example.org", .key_reg_domain = "example.org"};
+
+    for (int i = 0; i < 40; i++) {
+        ingest_rec_t r = rec_at(1000 + i);
+        r.host = "www.shop.example.org";
+        r.reg_domain = "example.org";
+        r.has_wbrs = 1;
+        r.wbrs = -9.0;
+        add(f, &r);
+    }
+    for (int i = 0; i < 2; i++) {
+        ingest_rec_t r = rec_at(i == 0 ? 500 : 200);
+        r.host = "example.org";
+        r.reg_domain = "example.org";
+        r.has_wbrs = 1;
+        r.wbrs = i == 0 ? 3.0 : -8.0;
+        add(f, &r);
+    }
+    evidence_rows_read(f);
+    assert_int_equal(store_evidence(f->st, &o, 0, &th, &ev), 1);
+    assert_int_equal(ev.latest_ms, 200);
+    assert_int_equal(evidence_rows_read(f), 2);
+    assert_int_equal(store_evidence(f->st, &o, 201, &th, &ev), 0);
+    assert_int_equal(evidence_rows_read(f), 1);
+    o.type = OBS_HOSTNAME;
+    o.key = "www.shop.example.org";
+    assert_int_equal(store_evidence(f->st, &o, 0, &th, &ev), 1);
+    assert_int_equal(ev.latest_ms, 1039);
+    assert_int_equal(evidence_rows_read(f), 1);
+    /* a name between them has no rows of its own */
+    o.key = "shop.example.org";
+    assert_int_equal(store_evidence(f->st, &o, 0, &th, &ev), 0);
+    assert_int_equal(evidence_rows_read(f), 0);
+    assert_int_equal(count(f, OBS_DOMAIN, "example.org", NULL, "example.org"), 42);
+    assert_int_equal(count(f, OBS_DOMAIN, "shop.example.org", NULL, "example.org"), 40);
+}
+
+/*
+ * A version 5 database (its rows without the host-alone key: removed here, and the
+ * version set back) gets the key for every row with a host when opened read-write, and
+ * a domain's evidence is found again: 3 keys for a.example.org, example.org and the IP
+ * literal, none for the row without a host.
+ */
+static void test_migrate_host_exact(void **state)
+{
+    fixture_t *f = *state;
+    static const char *const hosts[] = {"a.example.org", "example.org", "192.0.2.1", NULL};
+    store_thresholds_t th = {.wbrs_block = -6.0};
+    obs_t o = {
+        .type = OBS_DOMAIN, .value = "x", .key = "example.org", .key_reg_domain = "example.org"};
+    store_evidence_t ev;
+    char err[STORE_ERR_LEN], sql[256];
+    int64_t id[4], all;
+
+    for (int i = 0; i < 4; i++) {
+        ingest_rec_t r = rec_at(100 * (i + 1));
+        r.host = hosts[i];
+        r.reg_domain = i < 2 ? "example.org" : NULL;
+        r.has_wbrs = 1;
+        r.wbrs = -9.0;
+        id[i] = add(f, &r);
+    }
+    all = scalar(f, "SELECT count(*) FROM tx_keys");
+    for (int i = 0; i < 3; i++) {
+        snprintf(sql, sizeof(sql), "DELETE FROM tx_keys WHERE key = %lld AND id = %lld",
+                 (long long)store__part_key(
+                     0, store__key(STORE_KEY_HOST_EXACT, hosts[i], strlen(hosts[i]))),
+                 (long long)id[i]);
+        assert_int_equal(sqlite3_exec(f->st->db, sql, NULL, NULL, NULL), SQLITE_OK);
+    }
+    assert_int_equal(scalar(f, "SELECT count(*) FROM tx_keys"), all - 3);
+    assert_int_equal(sqlite3_exec(f->st->db, "PRAGMA user_version = 5", NULL, NULL, NULL),
+                     SQLITE_OK);
+    assert_int_equal(store_evidence(f->st, &o, 0, &th, &ev), 0);
+
+    store_close(f->st);
+    assert_int_equal(store_open(&f->st, f->path, STORE_READ_WRITE, err, sizeof(err)), 0);
+    assert_int_equal(scalar(f, "PRAGMA user_version"), 6);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM tx_keys"), all);
+    assert_int_equal(store_evidence(f->st, &o, 0, &th, &ev), 1);
+    assert_int_equal(ev.latest_ms, 200);
+    o.key = "a.example.org";
+    assert_int_equal(store_evidence(f->st, &o, 0, &th, &ev), 1);
+    assert_int_equal(ev.latest_ms, 100);
+    o = (obs_t){.type = OBS_DOMAIN, .value = "x", .key = "192.0.2.1"};
+    assert_int_equal(store_evidence(f->st, &o, 0, &th, &ev), 1);
+    assert_int_equal(ev.latest_ms, 300);
+}
+
 /*
  * A key only finds candidates: an entry that a colliding value would make (here written
  * by hand, pointing the key of 203.0.113.5 at a row of another address) is checked
@@ -1592,6 +1701,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_migrate_v2, setup, teardown),
         cmocka_unit_test_setup_teardown(test_key_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_key_partitions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_evidence_own_host, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_host_exact, setup, teardown),
         cmocka_unit_test_setup_teardown(test_key_collision_checked, setup, teardown),
     };
 
