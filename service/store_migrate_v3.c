@@ -16,9 +16,9 @@
  * same rule makes the range give exactly the rows the registered domain's walk would.
  *
  * Existing rows were filled here in SQL: the reversal written as a recursive split at the
- * dots. The version after this one (store_migrate_keys.c) replaced host_rev and the column
- * indexes with tx_keys and dropped the column again; this step stays so that a version 2
- * database passes through the same states as every other.
+ * dots. The version after this one (store_migrate_keys.c) replaced host_rev's index and the
+ * column indexes with tx_keys; the column itself stays, unread and NULL in new rows. This
+ * step stays so that a version 2 database passes through the same states as every other.
  */
 #include "store_schema.h"
 
