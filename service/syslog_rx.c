@@ -57,8 +57,9 @@ typedef struct rx {
     size_t nconns;
     warn_slot_t warned[WARN_SLOTS];
     int next_warn;
-    char *buf;             /* one read's bytes */
-    int64_t drops_read_ms; /* when /proc was last read for drop counts */
+    char *buf;              /* one read's bytes */
+    int64_t drops_read_ms;  /* when /proc was last read for drop counts */
+    int64_t full_warned_ms; /* when a connection was last refused for lack of room */
     /* the message callback's context */
     syslog_rx_listener_t *cur_l;
     const struct sockaddr *cur_peer;
@@ -363,8 +364,15 @@ static void accept_tcp(rx_t *r, size_t li)
         }
         syslog_rx__peer_text((struct sockaddr *)&peer, text, sizeof(text));
         if (r->nconns == SYSLOG_RX_MAX_CONNS || (c = calloc(1, sizeof(*c))) == NULL) {
-            log_msg(LOG_LEVEL_WARN, "syslog", "%s: closed a connection from %s: %d open already",
-                    l->addr, text, SYSLOG_RX_MAX_CONNS);
+            /* a sender that reconnects in a loop must not fill the log: once a minute */
+            int64_t now = util_monotonic_ms();
+            if (r->full_warned_ms == 0 || now - r->full_warned_ms >= WARN_EVERY_MS) {
+                log_msg(LOG_LEVEL_WARN, "syslog",
+                        "%s: closed a connection from %s: %d connections are open already "
+                        "(said at most once a minute)",
+                        l->addr, text, SYSLOG_RX_MAX_CONNS);
+                r->full_warned_ms = now;
+            }
             close(fd);
             continue;
         }

@@ -58,6 +58,7 @@ static int appliance_of(syslog_rx_sink_t *s, const struct sockaddr *peer, const 
                         int64_t *id)
 {
     char name[SYSLOG_RX_NAME_MAX];
+    syslog_rx_app_t *slot;
     const char *mapped;
     const void *bytes;
     int family;
@@ -79,17 +80,14 @@ static int appliance_of(syslog_rx_sink_t *s, const struct sockaddr *peer, const 
     }
     if (store_appliance_id(s->st, name, id) != 0)
         return fail(s, "naming the appliance");
-    {
-        syslog_rx_app_t *slot;
-        if (s->napps < SYSLOG_RX_APPLIANCES) {
-            slot = &s->apps[s->napps++];
-        } else {
-            slot = &s->apps[s->next_app];
-            s->next_app = (s->next_app + 1) % SYSLOG_RX_APPLIANCES;
-        }
-        memcpy(slot->name, name, sizeof(name));
-        slot->id = *id;
+    if (s->napps < SYSLOG_RX_APPLIANCES) {
+        slot = &s->apps[s->napps++];
+    } else {
+        slot = &s->apps[s->next_app];
+        s->next_app = (s->next_app + 1) % SYSLOG_RX_APPLIANCES;
     }
+    memcpy(slot->name, name, sizeof(name));
+    slot->id = *id;
     return 0;
 }
 
