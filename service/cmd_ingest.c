@@ -62,8 +62,9 @@ static const char ingest_usage[] =
     "Prints one line: read=N stored=N warned=N rejected=N skipped=N, where read is the sum\n"
     "of the other four (warned lines are stored with a parse warning; rejected lines are\n"
     "kept in the rejects table with the reason; skipped lines are not access records).\n"
-    "Exit status: 0 when all input was read (with --watch: when stopped by a signal), 1\n"
-    "when an error stopped the load, 2 for a usage or configuration error.\n";
+    "Exit status: 0 when all input was read (with --watch or --syslog: when stopped by a\n"
+    "signal), 1 when an error stopped the load (with --syslog also a listener that cannot\n"
+    "be opened), 2 for a usage or configuration error.\n";
 
 /* Set by SIGINT and SIGTERM while a folder is followed. */
 static volatile sig_atomic_t watch_stop;
