@@ -117,6 +117,12 @@ int store__add_keys(store_t *st, int64_t id, int64_t time_ms, const store_key_sr
 /** Writes the held entries; 0, or -1 (they are dropped: the transaction must roll back). */
 int store__flush_keys(store_t *st);
 
+/*
+ * The longest name above a host that is entered under STORE_KEY_HOST: an observable's value
+ * is at most this long (HTTP_MAX_VALUE), so a longer name is never asked for.
+ */
+#define STORE_KEY_NAME_MAX 8192
+
 /* Entries the migration holds before it writes them (a commit of 20,000 lines holds ~100,000). */
 #define STORE_KEYS_HELD_MAX 262144
 

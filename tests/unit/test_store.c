@@ -1582,6 +1582,37 @@ static void test_evidence_own_host(void **state)
 }
 
 /*
+ * A host of 5,000 labels under example.com (10,011 bytes) is entered whole (twice: with its
+ * subdomains and alone) and under each name above it of at most 8,192 bytes, the longest
+ * an observable can be: "a." 4,090 times and "example.com" is 8,191 bytes, so the names
+ * are k = 0 to 4,090 repeats, 4,091 of them, 4,093 entries in all. Every name that can
+ * be asked for finds the row; hashing all 5,000 names took time in the square of the length.
+ */
+static void test_key_many_labels(void **state)
+{
+    fixture_t *f = *state;
+    size_t labels = 5000, tail = strlen("example.com");
+    char *host = malloc(2 * labels + tail + 1);
+    ingest_rec_t r = rec_at(1000);
+
+    assert_non_null(host);
+    for (size_t i = 0; i < labels; i++)
+        memcpy(host + 2 * i, "a.", 2);
+    memcpy(host + 2 * labels, "example.com", tail + 1);
+    r.host = host;
+    r.reg_domain = "example.com";
+    add(f, &r);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM tx_keys"), 4093);
+    assert_int_equal(count(f, OBS_DOMAIN, "example.com", NULL, "example.com"), 1);
+    assert_int_equal(count(f, OBS_DOMAIN, host + 2 * (labels - 4090), NULL, "example.com"), 1);
+    assert_int_equal(count(f, OBS_DOMAIN, host + 2 * (labels - 2), NULL, "example.com"), 1);
+    assert_int_equal(count(f, OBS_DOMAIN, host, NULL, "example.com"), 1);
+    /* 8,193 bytes: longer than any observable, not entered */
+    assert_int_equal(count(f, OBS_DOMAIN, host + 2 * (labels - 4091), NULL, "example.com"), 0);
+    free(host);
+}
+
+/*
  * A version 5 database (its rows without the host-alone key: removed here, and the
  * version set back) gets the key for every row with a host when opened read-write, and
  * a domain's evidence is found again: 3 keys for a.example.org, example.org and the IP
@@ -1702,6 +1733,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_key_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_key_partitions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_evidence_own_host, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_key_many_labels, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_host_exact, setup, teardown),
         cmocka_unit_test_setup_teardown(test_key_collision_checked, setup, teardown),
     };
