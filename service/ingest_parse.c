@@ -207,9 +207,13 @@ static size_t skip_prefix(const char *s, size_t n, size_t *host, size_t *host_le
     t = rfc5424 ? 0 : syslog_time(s + i, n - i);
     if (t > 0) {
         j = skip_spaces(s, n, i + t);
-        *host = j;
-        *host_len = word_end(s, n, j) - j;
-        i = skip_spaces(s, n, j + *host_len);
+        i = j;
+        /* senders that leave out the host go straight to the tag: a host never ends in ':' */
+        if (!is_tag(s + j, word_end(s, n, j) - j)) {
+            *host = j;
+            *host_len = word_end(s, n, j) - j;
+            i = skip_spaces(s, n, j + *host_len);
+        }
     }
     /* a program tag ("accesslogs:", "user2:") may come before the level word */
     j = word_end(s, n, i);

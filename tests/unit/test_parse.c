@@ -457,7 +457,8 @@ static ingest_line_kind_t parse_5424(ingest_parser_t *p, const char *head, inges
 }
 
 /* RFC 5424 headers: HOSTNAME is the syslog host; structured data (with spaces, quotes and
- * an escaped ']' in its values) and a byte order mark are skipped, "-" means no host. */
+ * an escaped ']' in its values) and a byte order mark are skipped, "-" means no host. An
+ * RFC 3164 header may lack its host. */
 static void test_syslog_5424(void **state)
 {
     ingest_parser_t *p = ingest_parser_new();
@@ -491,6 +492,13 @@ static void test_syslog_5424(void **state)
     /* an unterminated structured data element is no header: the "1" after the PRI is then
      * read as a record's epoch, and the rest of the line is no record */
     assert_int_equal(parse_5424(p, "<14>1 - wsa3 - - - [id k=\"v] ", &rec), INGEST_LINE_REJECT);
+    /* an RFC 3164 header without its host: the tag follows the time, and there is no host */
+    assert_int_equal(parse_5424(p, "<134>Nov 14 22:13:20 accesslogs: Info: ", &rec),
+                     INGEST_LINE_ACCESS);
+    assert_null(rec.syslog_host);
+    assert_int_equal(parse_5424(p, "<134>Nov 14 22:13:20 fe80::1 accesslogs: ", &rec),
+                     INGEST_LINE_ACCESS);
+    assert_string_equal(rec.syslog_host, "fe80::1");
     /* a native record right after a PRI is still read as one (its epoch is no VERSION) */
     assert_int_equal(parse_5424(p, "<14>", &rec), INGEST_LINE_ACCESS);
     assert_null(rec.syslog_host);
