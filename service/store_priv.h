@@ -10,6 +10,7 @@
 /* Every statement this layer runs, prepared on first use and kept for the connection. */
 typedef enum {
     STORE_Q_BEGIN = 0,
+    STORE_Q_BEGIN_READ,
     STORE_Q_COMMIT,
     STORE_Q_ROLLBACK,
     STORE_Q_USER_VERSION,

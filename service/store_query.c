@@ -161,9 +161,13 @@ static stream_t *stream_pick(stream_t *xs, size_t nx)
  * opened newest first by the newest time entered in each (tx_parts), and only while one
  * could still hold the next candidate: a key with recent rows is answered from the newest
  * partitions alone, and a time bound (evidence) skips the partitions older than it. A key
- * in no row is looked up in every partition, one seek each. The statements all run on
- * this connection, so they read one snapshot; they are reset when the walk ends, as an
- * open statement holds its read transaction and would stall checkpoints.
+ * in no row is looked up in every partition, one seek each.
+ *
+ * The walk runs in a read transaction of its own, so that all its statements read one
+ * snapshot: between statements, with none of them open, SQLite would start a new one, and
+ * a row committed meanwhile in a partition whose newest time was read before it came
+ * out after older rows. The statements are reset and the transaction ended when the walk
+ * ends, as a read transaction left open would stall checkpoints.
  */
 typedef struct part_time {
     int64_t part, newest; /* newest: INT64_MAX when tx_parts has no row for it */
@@ -175,12 +179,19 @@ typedef struct keywalk {
     part_time_t *order; /* partitions to open, newest first */
     size_t norder, next;
     int64_t key, since_ms;
+    store_t *txn; /* the store whose read transaction the walk began, or NULL */
 } keywalk_t;
 
 static void keywalk_end(keywalk_t *w)
 {
     for (size_t i = 0; i < w->nx; i++)
         sqlite3_reset(w->xs[i].s);
+    /*
+     * Only reads ran, so COMMIT and ROLLBACK end it alike; one of them must, or the
+     * connection would keep this snapshot for every later answer.
+     */
+    if (w->txn != NULL && sqlite3_exec(w->txn->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        sqlite3_exec(w->txn->db, "ROLLBACK", NULL, NULL, NULL);
     free(w->xs);
     free(w->order);
     memset(w, 0, sizeof(*w));
@@ -209,12 +220,23 @@ static int keywalk_start(store_t *st, keywalk_t *w, int64_t key, int64_t since_m
     w->since_ms = since_ms;
     if (s == NULL)
         return -1;
+    /* inside a caller's transaction the snapshot is already one */
+    if (sqlite3_get_autocommit(st->db)) {
+        sqlite3_stmt *b = store__stmt(st, STORE_Q_BEGIN_READ);
+        if (b == NULL || store__step_done(st, b, "reading sightings") != 0)
+            return -1;
+        w->txn = st;
+    }
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
         nparts = (sqlite3_column_int64(s, 0) >> STORE_PART_SHIFT) + 1;
+    if (rc != SQLITE_ROW) {
+        store__fail(st, "reading sightings");
+        sqlite3_reset(s);
+        keywalk_end(w);
+        return -1;
+    }
     sqlite3_reset(s);
-    if (rc != SQLITE_ROW)
-        return store__fail(st, "reading sightings");
     if (nparts == 0)
         return 0;
     w->xs = calloc((size_t)nparts, sizeof(*w->xs));

@@ -35,6 +35,8 @@
 
 static const char *const store_sql_text[STORE_Q_COUNT] = {
     [STORE_Q_BEGIN] = "BEGIN IMMEDIATE",
+    /* a walk's read transaction: its statements all read one snapshot (store_query.c) */
+    [STORE_Q_BEGIN_READ] = "BEGIN",
     [STORE_Q_COMMIT] = "COMMIT",
     [STORE_Q_ROLLBACK] = "ROLLBACK",
     [STORE_Q_USER_VERSION] = "PRAGMA user_version",

@@ -1664,6 +1664,63 @@ static void test_migrate_host_exact(void **state)
     assert_int_equal(ev.latest_ms, 300);
 }
 
+/* The sightings callback of test_walk_one_snapshot: a writer commits a newer row mid-walk. */
+typedef struct midwalk {
+    fixture_t *f;
+    seen_t seen;
+} midwalk_t;
+
+static int commit_newer_row(const store_row_t *row, void *ctx)
+{
+    midwalk_t *m = ctx;
+    char err[STORE_ERR_LEN];
+    ingest_rec_t r = rec_at(200);
+    store_t *w = NULL;
+
+    m->seen.ids[m->seen.n] = row->id;
+    m->seen.times[m->seen.n++] = row->time_ms;
+    if (m->seen.n == 1) {
+        r.client_ip = "198.51.100.77";
+        assert_int_equal(store_open(&w, m->f->path, STORE_READ_WRITE, err, sizeof(err)), 0);
+        assert_int_equal(store_add_txn(w, m->f->source_id, m->f->next_offset, m->f->appliance_id,
+                                       &r, "raw line", 8),
+                         1);
+        m->f->next_offset += 100;
+        store_close(w);
+    }
+    return 0;
+}
+
+/*
+ * One answer reads one snapshot, as one SQL statement did: a row committed while the walk
+ * runs (time 200, in partition 1, whose newest time the walk had read as 50) is not part
+ * of it. Read in a later snapshot, it came after the row of time 100: out of order.
+ */
+static void test_walk_one_snapshot(void **state)
+{
+    fixture_t *f = *state;
+    midwalk_t m = {.f = f};
+    obs_t o = {.type = OBS_IP, .value = "x", .key = "198.51.100.77"};
+    ingest_rec_t r = rec_at(100);
+    int more = -1;
+
+    r.client_ip = "198.51.100.77";
+    add(f, &r);
+    skip_ids_to(f, INT64_C(1) << 17);
+    r.time_ms = 50;
+    assert_int_equal(add(f, &r), INT64_C(1) << 17);
+    assert_int_equal(store_sightings(f->st, &o, 10, commit_newer_row, &m, &more), 2);
+    assert_int_equal(more, 0);
+    assert_int_equal(m.seen.times[0], 100);
+    assert_int_equal(m.seen.times[1], 50);
+    /* the next answer has it, first */
+    memset(&m.seen, 0, sizeof(m.seen));
+    assert_int_equal(store_sightings(f->st, &o, 10, commit_newer_row, &m, &more), 3);
+    assert_int_equal(m.seen.times[0], 200);
+    assert_int_equal(m.seen.times[1], 100);
+    assert_int_equal(m.seen.times[2], 50);
+}
+
 /*
  * A key only finds candidates: an entry that a colliding value would make (here written
  * by hand, pointing the key of 203.0.113.5 at a row of another address) is checked
@@ -1734,6 +1791,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_key_partitions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_evidence_own_host, setup, teardown),
         cmocka_unit_test_setup_teardown(test_key_many_labels, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_walk_one_snapshot, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_host_exact, setup, teardown),
         cmocka_unit_test_setup_teardown(test_key_collision_checked, setup, teardown),
     };
