@@ -57,6 +57,8 @@ typedef struct syslog_rx_frame {
     size_t len;
     int64_t declared; /* an octet-counted message's length; -1 for a delimited one */
     size_t consumed;  /* stream bytes taken since the previous frame, this one's included */
+    size_t gap;       /* of those, the bytes before this frame began (delimiters between frames,
+                         the dropped rest of an oversize message) */
 } syslog_rx_frame_t;
 
 /* Returns 0 to go on, -1 to stop (the feed then returns -1). */

@@ -68,7 +68,8 @@ static int emit(syslog_rx_framer_t *fr, syslog_rx_frame_kind_t kind, const char 
                            .data = data,
                            .len = len,
                            .declared = declared,
-                           .consumed = fr->consumed + frame_bytes};
+                           .consumed = fr->consumed + frame_bytes,
+                           .gap = fr->consumed};
 
     fr->consumed = 0;
     return cb(&f, ctx) == 0 ? 0 : -1;

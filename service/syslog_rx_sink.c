@@ -144,14 +144,16 @@ int syslog_rx__message(syslog_rx_sink_t *s, syslog_rx_listener_t *l, const struc
                        const syslog_rx_frame_t *f)
 {
     char reason[REASON_LEN];
-    int64_t offset = l->src.offset;
+    /* where the frame starts in what this listener took in (exact for one sender at a
+     * time; with several connections their bytes count in the order their messages end):
+     * unique within the source, since every frame takes at least one byte */
+    int64_t offset = l->src.offset + (int64_t)f->gap;
     ingest_rec_t rec;
     int rc = 0;
 
     if (syslog_rx__begin(s) != 0)
         return -1;
-    /* the message's place in what this listener took in: unique within the source */
-    l->src.offset += (int64_t)(f->consumed > 0 ? f->consumed : 1);
+    l->src.offset += (int64_t)(f->consumed > f->gap ? f->consumed : f->gap + 1);
     l->src.size = l->src.offset;
     l->src.lines++;
     l->src_dirty = 1;

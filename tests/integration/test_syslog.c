@@ -553,10 +553,13 @@ static void test_oversize(void **state)
         "(first 65536 kept)\n",
         big + 1 + strlen(m) - strlen("after2") + strlen("after1"));
     wait_for(&r, "SELECT offset, length(raw), reason FROM rejects ORDER BY offset", expected);
+    /* each at the byte its frame starts at: after the whole oversize message before it */
+    fmt(expected, sizeof(expected), "%zu|after1\n%zu|after2\n", big + 1,
+        2 * (big + 1) + strlen(m) + strlen("70000 ") - 1);
     wait_for(&r,
-             "SELECT a.name FROM transactions t JOIN appliances a ON a.id = t.appliance_id"
-             " ORDER BY t.offset",
-             "after1\nafter2\n");
+             "SELECT t.offset, a.name FROM transactions t JOIN appliances a"
+             " ON a.id = t.appliance_id ORDER BY t.offset",
+             expected);
     wait_for(&r,
              "SELECT count(*) FROM rejects WHERE substr(raw, 1, 24) = "
              "CAST('<13>Nov 14 22:13:20 big ' AS BLOB) AND substr(raw, 65536, 1) = "

@@ -23,6 +23,7 @@ typedef struct got {
     size_t len[MAX_FRAMES];
     int64_t declared[MAX_FRAMES];
     size_t consumed[MAX_FRAMES];
+    size_t gap[MAX_FRAMES];
 } got_t;
 
 static int keep(const syslog_rx_frame_t *f, void *ctx)
@@ -35,6 +36,7 @@ static int keep(const syslog_rx_frame_t *f, void *ctx)
     g->len[g->n] = f->len;
     g->declared[g->n] = f->declared;
     g->consumed[g->n] = f->consumed;
+    g->gap[g->n] = f->gap;
     g->n++;
     return 0;
 }
@@ -80,11 +82,15 @@ static void check_mixed(const got_t *g)
     assert_int_equal(g->consumed[2], 10);
     assert_string_equal(g->data[3], "1700000000.125 x");
     assert_int_equal(g->consumed[3], 2 + 17);
+    assert_int_equal(g->gap[3], 2);
     assert_string_equal(g->data[4], "<13>x");
     assert_int_equal(g->declared[4], 5);
     assert_int_equal(g->consumed[4], 7);
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < 5; i++) {
         assert_int_equal(g->kind[i], SYSLOG_RX_FRAME_OK);
+        if (i != 3)
+            assert_int_equal(g->gap[i], 0);
+    }
 }
 
 static void test_every_split(void **state)
@@ -183,6 +189,8 @@ static void test_oversize(void **state)
     assert_int_equal(g.data[1][1], 'y');
     /* the first's dropped rest (1000 bytes and its LF) goes with the second */
     assert_int_equal(g.consumed[1], 1001 + strlen(head) + SYSLOG_RX_MAX_MSG);
+    assert_int_equal(g.gap[1], 1001);
+    assert_int_equal(g.gap[2], 1000);
     assert_int_equal(g.kind[2], SYSLOG_RX_FRAME_OK);
     assert_string_equal(g.data[2], "<13>ok");
     assert_int_equal(g.consumed[2], 1000 + 7);
