@@ -273,6 +273,16 @@ const char *ingest_reg_domain(const char *host, char *out, size_t outlen)
     return out;
 }
 
+/*
+ * A host's length without its trailing dot: "www.example.com." names the same host, as the
+ * URL's normal form says, and only without it does the host have a registered domain and
+ * match its domain's observables (whose keys drop the dot). One dot, as in the URL.
+ */
+static size_t host_len(const char *host, size_t n)
+{
+    return n > 1 && host[n - 1] == '.' ? n - 1 : n;
+}
+
 /* url, host, dest_port and dest_ip from the URL itself; 0, or -1 when it has no host. */
 static int fill_from_url(ingest_arena_t *a, const char *url, size_t n, ingest_rec_t *rec)
 {
@@ -280,6 +290,7 @@ static int fill_from_url(ingest_arena_t *a, const char *url, size_t n, ingest_re
     char ip[46];
     char *norm;
     long nl;
+    size_t hn;
     int port;
 
     if (a->cap - a->len < n + INGEST_URL_NORM_GROWTH + 1) {
@@ -299,9 +310,11 @@ static int fill_from_url(ingest_arena_t *a, const char *url, size_t n, ingest_re
     port = port_value(url, &p);
     if (p.host_end <= p.host_start || port < 0)
         return -1;
-    rec->host = ingest_arena_lower(a, url + p.host_start, p.host_end - p.host_start);
+    hn = p.bracketed ? p.host_end - p.host_start
+                     : host_len(url + p.host_start, p.host_end - p.host_start);
+    rec->host = ingest_arena_lower(a, url + p.host_start, hn);
     rec->dest_port = port > 0 ? port : ingest_default_port(url, p.scheme_len);
-    if (rec->host && ingest_ip_canon(rec->host, p.host_end - p.host_start, ip) == 0)
+    if (rec->host && ingest_ip_canon(rec->host, hn, ip) == 0)
         rec->dest_ip = ingest_arena_dup(a, ip, strlen(ip));
     return 0;
 }
@@ -313,7 +326,7 @@ int ingest_url_fill(ingest_arena_t *a, const char *url, size_t n, const char *se
     int ok = n > 0 ? fill_from_url(a, url, n, rec) : -1;
 
     if (!rec->host && server)
-        rec->host = ingest_arena_lower(a, server, strlen(server));
+        rec->host = ingest_arena_lower(a, server, host_len(server, strlen(server)));
     if (!rec->dest_ip && server) {
         size_t sn = strlen(server);
         if (sn > 2 && server[0] == '[' && server[sn - 1] == ']')

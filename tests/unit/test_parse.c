@@ -967,6 +967,40 @@ static void test_native_destinations(void **state)
     assert_string_equal(r.dest_ip, "2001:db8::10");
     assert_int_equal(r.dest_port, 443);
     assert_string_equal(r.hierarchy_host, "2001:db8::10");
+    /*
+     * A name with the root's trailing dot is the same host as without it, in the URL (the
+     * normal form drops it) and in the host: it has its registered domain, so a domain
+     * observable finds it. Only one dot goes, as in the URL.
+     */
+    assert_int_equal(parse_native(p, "TCP_MISS/200", "GET", "http://WWW.Example.com./a", "-",
+                                  "DIRECT/www.example.com.", "DEFAULT_CASE_1-P-I-O-D-E-R-T",
+                                  "IW_comp", "6.9", "\"-\"", "0", &r),
+                     INGEST_LINE_ACCESS);
+    assert_string_equal(r.url, "http://www.example.com/a");
+    assert_string_equal(r.host, "www.example.com");
+    assert_string_equal(r.reg_domain, "example.com");
+    assert_int_equal(parse_native(p, "TCP_MISS/200", "GET", "http://www.example.com../b", "-",
+                                  "DIRECT/www.example.com.", "DEFAULT_CASE_1-P-I-O-D-E-R-T",
+                                  "IW_comp", "6.9", "\"-\"", "0", &r),
+                     INGEST_LINE_ACCESS);
+    assert_string_equal(r.url, "http://www.example.com./b");
+    assert_string_equal(r.host, "www.example.com.");
+    assert_null(r.reg_domain);
+    /* no URL: the hierarchy's host, without its dot */
+    assert_int_equal(parse_native(p, "NONE/504", "TCP_CONNECT", "-", "-",
+                                  "DIRECT/Mail.Example.org.", "OTHER-NONE-I-O-D-E-R-T", "-", "ns",
+                                  "\"-\"", "-", &r),
+                     INGEST_LINE_ACCESS);
+    assert_string_equal(r.host, "mail.example.org");
+    assert_string_equal(r.reg_domain, "example.org");
+    /* an address with the root's dot is that address, as a browser takes it */
+    assert_int_equal(parse_native(p, "TCP_MISS/200", "GET", "http://198.51.100.7./c", "-",
+                                  "DIRECT/198.51.100.7", "DEFAULT_CASE_1-P-I-O-D-E-R-T", "IW_comp",
+                                  "6.9", "\"-\"", "0", &r),
+                     INGEST_LINE_ACCESS);
+    assert_string_equal(r.host, "198.51.100.7");
+    assert_string_equal(r.dest_ip, "198.51.100.7");
+    assert_null(r.reg_domain);
     ingest_parser_free(p);
 }
 
