@@ -116,10 +116,10 @@ static int add_str(store_t *st, int64_t id, int64_t time_ms, store_key_kind_t ki
 }
 
 /*
- * The host, then each name above it that is still at or below the registered domain:
- * "www.a.example.com" under "example.com" gives three entries. A host that does not end
- * in its registered domain (an IP literal has none) is entered as itself only. The host is
- * also entered alone (STORE_KEY_HOST_EXACT), for the evidence of a domain.
+ * The host itself (STORE_KEY_HOST_EXACT), then each name above it that is still at or
+ * below the registered domain (STORE_KEY_HOST): "www.a.example.com" under "example.com"
+ * gives three entries, "example.com" one. A host that does not end in its registered
+ * domain (an IP literal has none) is entered as itself only.
  *
  * Names longer than STORE_KEY_NAME_MAX are left out: no observable can name them, and each
  * name is hashed whole, so a host of many labels (a line may hold a megabyte of "a.a.a...")
@@ -133,8 +133,7 @@ static int add_host(store_t *st, int64_t id, int64_t time_ms, const char *host, 
     if (host == NULL || host[0] == '\0')
         return 0;
     hlen = strlen(host);
-    if (store__add_key(st, id, time_ms, STORE_KEY_HOST, host, hlen) != 0 ||
-        store__add_key(st, id, time_ms, STORE_KEY_HOST_EXACT, host, hlen) != 0)
+    if (store__add_key(st, id, time_ms, STORE_KEY_HOST_EXACT, host, hlen) != 0)
         return -1;
     if (reg == NULL || (rlen = strlen(reg)) == 0 || rlen >= hlen ||
         memcmp(host + hlen - rlen, reg, rlen) != 0 || host[hlen - rlen - 1] != '.')
@@ -256,16 +255,16 @@ out:
     return rc;
 }
 
-sqlite3_stmt *store__part_stmt(store_t *st, int64_t part)
+sqlite3_stmt *store__part_stmt(store_t *st, int64_t slot)
 {
     sqlite3_stmt *s;
 
-    if (part < 0 || part > STORE_PART_MAX) {
-        store__failf(st, "partition %lld out of range", (long long)part);
+    if (slot < 0 || slot / STORE_WALK_KEYS > STORE_PART_MAX) {
+        store__failf(st, "partition %lld out of range", (long long)(slot / STORE_WALK_KEYS));
         return NULL;
     }
-    if ((size_t)part >= st->npart_stmt) {
-        size_t n = (size_t)part + 1;
+    if ((size_t)slot >= st->npart_stmt) {
+        size_t n = (size_t)slot + 1;
         sqlite3_stmt **grown = realloc(st->part_stmt, n * sizeof(*grown));
         if (grown == NULL) {
             store__failf(st, "out of memory for %zu partitions", n);
@@ -275,14 +274,14 @@ sqlite3_stmt *store__part_stmt(store_t *st, int64_t part)
         st->part_stmt = grown;
         st->npart_stmt = n;
     }
-    s = st->part_stmt[part];
+    s = st->part_stmt[slot];
     if (s == NULL) {
         if (sqlite3_prepare_v3(st->db, store__sql(STORE_Q_KEY_PART), -1, SQLITE_PREPARE_PERSISTENT,
                                &s, NULL) != SQLITE_OK) {
             store__fail(st, "preparing a statement");
             return NULL;
         }
-        st->part_stmt[part] = s;
+        st->part_stmt[slot] = s;
     } else {
         sqlite3_reset(s);
         sqlite3_clear_bindings(s);

@@ -5,8 +5,10 @@
  * version 4 a name also finds every subdomain's rows, and a registered domain finds all
  * of its traffic: a popular one's evidence read hundreds of thousands of rows one by one
  * when none of them was evidence (the common case) and ran past the request budget. New
- * rows get the exact key from store_keys.c; the rows already stored get it here, in id
- * order, written a quarter of a million at a time.
+ * rows get the exact key instead of a host key for the host itself (store_keys.c), and a
+ * domain's sightings merge the two keys; the rows already stored get it here, in id
+ * order, written a quarter of a million at a time. Their host key for the host itself
+ * stays: a row found under both keys is given once.
  */
 #include "store_priv.h"
 #include "store_schema.h"

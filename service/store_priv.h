@@ -82,11 +82,15 @@ struct store {
 #define STORE_PART_MAX      ((INT64_C(1) << (63 - STORE_KEY_HASH_BITS)) - 1)
 
 typedef enum {
-    STORE_KEY_IP = 'i',   /* client or destination address */
-    STORE_KEY_HOST = 'h', /* the host and each name above it down to its registered domain */
+    STORE_KEY_IP = 'i', /* client or destination address */
     /*
-     * the host alone: a domain's evidence is its own host's rows, and under STORE_KEY_HOST
-     * they hide among every subdomain's (all of a registered domain's traffic)
+     * each name above the host down to its registered domain: the rows of a name's
+     * subdomains. (Version 4 and 5 rows also have the host itself here.)
+     */
+    STORE_KEY_HOST = 'h',
+    /*
+     * the host itself: a name's own rows, which are also all its evidence looks at; a
+     * domain's sightings are these and the name's STORE_KEY_HOST rows, merged
      */
     STORE_KEY_HOST_EXACT = 'e',
     STORE_KEY_URL = 'u',    /* the normalised URL */
@@ -140,8 +144,17 @@ int store__add_key(store_t *st, int64_t id, int64_t time_ms, store_key_kind_t ki
 /** Enters the STORE_KEY_HOST_EXACT key of every row (its migration, in its transaction). */
 int store__migrate_host_exact_fill(store_t *st);
 
-/** The statement of partition `part`, prepared on first use and kept; NULL on error. */
-sqlite3_stmt *store__part_stmt(store_t *st, int64_t part);
+/*
+ * STORE_Q_KEY_PART statements a walk can step side by side: one for each key it reads in
+ * each partition.
+ */
+#define STORE_WALK_KEYS 2
+
+/**
+ * The statement of slot `slot` (partition * STORE_WALK_KEYS + the key's place), prepared
+ * on first use and kept; NULL on error.
+ */
+sqlite3_stmt *store__part_stmt(store_t *st, int64_t slot);
 
 /** The SQL text of a statement (for EXPLAIN QUERY PLAN in tests, and for preparing). */
 const char *store__sql(store_q_t q);

@@ -157,7 +157,8 @@ static stream_t *stream_pick(stream_t *xs, size_t nx)
 }
 
 /*
- * The candidates of one key over every partition, merged newest first. Partitions are
+ * The candidates of one or two keys over every partition, merged newest first (a row
+ * under both is given once). Partitions are
  * opened newest first by the newest time entered in each (tx_parts), and only while one
  * could still hold the next candidate: a key with recent rows is answered from the newest
  * partitions alone, and a time bound (evidence) skips the partitions older than it. A key
@@ -174,11 +175,12 @@ typedef struct part_time {
 } part_time_t;
 
 typedef struct keywalk {
-    stream_t *xs;       /* the opened partitions */
+    stream_t *xs;       /* a stream for each key of each opened partition */
     size_t nx;          /* how many are open */
     part_time_t *order; /* partitions to open, newest first */
     size_t norder, next;
-    int64_t key, since_ms;
+    int64_t keys[STORE_WALK_KEYS], since_ms;
+    int nkeys;
     store_t *txn; /* the store whose read transaction the walk began, or NULL */
 } keywalk_t;
 
@@ -209,14 +211,16 @@ static int by_newest(const void *pa, const void *pb)
  * The partitions that may hold a time at or after since_ms, newest first: every partition
  * up to the one of the highest id, with its newest time from tx_parts.
  */
-static int keywalk_start(store_t *st, keywalk_t *w, int64_t key, int64_t since_ms)
+static int keywalk_start(store_t *st, keywalk_t *w, const int64_t *keys, int nkeys,
+                         int64_t since_ms)
 {
     sqlite3_stmt *s = store__stmt(st, STORE_Q_MAX_ID);
     int64_t nparts = 0;
     int rc;
 
     memset(w, 0, sizeof(*w));
-    w->key = key;
+    memcpy(w->keys, keys, (size_t)nkeys * sizeof(*keys));
+    w->nkeys = nkeys;
     w->since_ms = since_ms;
     if (s == NULL)
         return -1;
@@ -239,7 +243,7 @@ static int keywalk_start(store_t *st, keywalk_t *w, int64_t key, int64_t since_m
     sqlite3_reset(s);
     if (nparts == 0)
         return 0;
-    w->xs = calloc((size_t)nparts, sizeof(*w->xs));
+    w->xs = calloc((size_t)nparts * STORE_WALK_KEYS, sizeof(*w->xs));
     w->order = malloc((size_t)nparts * sizeof(*w->order));
     if (w->xs == NULL || w->order == NULL) {
         keywalk_end(w);
@@ -268,18 +272,22 @@ static int keywalk_start(store_t *st, keywalk_t *w, int64_t key, int64_t since_m
     return 0;
 }
 
-/* Opens the next partition in `order`: its statement, stepped onto its first candidate. */
+/* Opens the next partition in `order`: a statement a key, stepped onto its first candidate. */
 static int keywalk_open(store_t *st, keywalk_t *w)
 {
     int64_t p = w->order[w->next++].part;
-    stream_t *x = &w->xs[w->nx];
 
-    if ((x->s = store__part_stmt(st, p)) == NULL)
-        return -1;
-    w->nx++;
-    sqlite3_bind_int64(x->s, 1, store__part_key(p, w->key));
-    sqlite3_bind_int64(x->s, 2, w->since_ms);
-    return stream_next(st, x);
+    for (int k = 0; k < w->nkeys; k++) {
+        stream_t *x = &w->xs[w->nx];
+        if ((x->s = store__part_stmt(st, p * STORE_WALK_KEYS + k)) == NULL)
+            return -1;
+        w->nx++;
+        sqlite3_bind_int64(x->s, 1, store__part_key(p, w->keys[k]));
+        sqlite3_bind_int64(x->s, 2, w->since_ms);
+        if (stream_next(st, x) != 0)
+            return -1;
+    }
+    return 0;
 }
 
 /* The next candidate's id and time: 1, or 0 when there is none, or -1; advances past it. */
@@ -297,7 +305,11 @@ static int keywalk_next(store_t *st, keywalk_t *w, int64_t *id, int64_t *time_ms
         return 0;
     *id = x->id;
     *time_ms = x->time_ms;
-    return stream_next(st, x) != 0 ? -1 : 1;
+    /* the same row under the other key stands at the head of its stream too */
+    for (size_t i = 0; i < w->nx; i++)
+        if (w->xs[i].has && w->xs[i].id == *id && stream_next(st, &w->xs[i]) != 0)
+            return -1;
+    return 1;
 }
 
 static int same(const char *a, const char *b)
@@ -393,29 +405,32 @@ static int row_matches(const obs_t *o, const store_row_t *r)
     }
 }
 
-static int64_t obs_key(const obs_t *o)
-{
-    return store__key(key_kind(o->type), o->key, strlen(o->key));
-}
-
 /*
- * The key evidence is looked for under: a domain's evidence is its own host's (row_evidence),
- * so its candidates are that host's rows alone, not every subdomain's (a registered domain's
- * whole traffic, read row by row, ran past the request budget on a popular name).
+ * The keys an observable's rows are under: for a domain or hostname with a registered
+ * domain, its own rows and its subdomains'; for one without (an address, a single label),
+ * its own alone.
  */
-static int64_t evidence_key(const obs_t *o)
+static int obs_keys(const obs_t *o, int64_t keys[STORE_WALK_KEYS])
 {
-    if (o->type == OBS_DOMAIN || o->type == OBS_HOSTNAME)
-        return store__key(STORE_KEY_HOST_EXACT, o->key, strlen(o->key));
-    return obs_key(o);
+    size_t n = strlen(o->key);
+
+    if (o->type == OBS_DOMAIN || o->type == OBS_HOSTNAME) {
+        keys[0] = store__key(STORE_KEY_HOST_EXACT, o->key, n);
+        if (o->key_reg_domain == NULL)
+            return 1;
+        keys[1] = store__key(STORE_KEY_HOST, o->key, n);
+        return 2;
+    }
+    keys[0] = store__key(key_kind(o->type), o->key, n);
+    return 1;
 }
 
 int store_sightings(store_t *st, const obs_t *o, int limit, store_row_cb cb, void *ctx, int *more)
 {
     keywalk_t w;
     store_row_t row;
-    int n = 0, got;
-    int64_t id, time_ms;
+    int n = 0, got, nkeys;
+    int64_t id, time_ms, keys[STORE_WALK_KEYS];
 
     *more = 0;
     st->interrupted = 0;
@@ -423,7 +438,8 @@ int store_sightings(store_t *st, const obs_t *o, int limit, store_row_cb cb, voi
         limit = 0;
     if (o->key == NULL || key_kind(o->type) == 0)
         return 0;
-    if (keywalk_start(st, &w, obs_key(o), INT64_MIN) != 0)
+    nkeys = obs_keys(o, keys);
+    if (keywalk_start(st, &w, keys, nkeys, INT64_MIN) != 0)
         return -1;
     while ((got = keywalk_next(st, &w, &id, &time_ms)) > 0) {
         sqlite3_stmt *rs = store__stmt(st, STORE_Q_SIGHT_ID);
@@ -516,7 +532,7 @@ int store_evidence(store_t *st, const obs_t *o, int64_t since_ms, const store_th
 {
     double block = th != NULL ? th->wbrs_block : DEFAULT_WBRS_BLOCK;
     keywalk_t w;
-    int64_t id, time_ms;
+    int64_t id, time_ms, keys[STORE_WALK_KEYS];
     int got = 0, found = 0;
 
     memset(out, 0, sizeof(*out));
@@ -524,7 +540,9 @@ int store_evidence(store_t *st, const obs_t *o, int64_t since_ms, const store_th
     if (o->key == NULL || (o->type != OBS_SHA256 && o->type != OBS_URL && o->type != OBS_DOMAIN &&
                            o->type != OBS_HOSTNAME))
         return 0;
-    if (keywalk_start(st, &w, evidence_key(o), since_ms) != 0)
+    /* a domain's evidence is its own host's (row_evidence): the first key, its own rows */
+    obs_keys(o, keys);
+    if (keywalk_start(st, &w, keys, 1, since_ms) != 0)
         return -1;
     while (!found && (got = keywalk_next(st, &w, &id, &time_ms)) > 0) {
         sqlite3_stmt *s = store__stmt(st, STORE_Q_EVID_ID);

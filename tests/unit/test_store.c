@@ -1321,10 +1321,11 @@ static void test_migrate_v1(void **state)
 /*
  * A database of schema version 2 with rows of odd hosts. Opened read-write, it passes
  * through host_rev (version 3) to tx_keys: every column index is gone, and
- * each row has its keys, 31 in all (the host and each name down to the registered domain:
+ * each row has its keys, 23 in all (the host and each name down to the registered domain:
  * 3 + 3 + 4 + 5 for the first four, 1 each for example.com and the IP literal, 4 for
  * a..b.example.com whose empty label still ends a name, 2 for bucher, none without a host;
- * and the host alone once more for each of the 8 rows with a host, version 6).
+ * version 4 enters the host itself with the code of today, under its own key, so version
+ * 6, which adds that key to older rows, finds it there already).
  * A deeper name then finds its rows.
  */
 static void test_migrate_v2(void **state)
@@ -1395,7 +1396,7 @@ static void test_migrate_v2(void **state)
     assert_int_equal(scalar(f, "SELECT count(*) FROM sqlite_schema WHERE type = 'index'"
                                " AND tbl_name = 'transactions' AND sql IS NOT NULL"),
                      0);
-    assert_int_equal(scalar(f, "SELECT count(*) FROM tx_keys"), 31);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM tx_keys"), 23);
     /* the migration's own table is gone */
     assert_int_equal(scalar(f, "SELECT count(*) FROM sqlite_temp_schema"), 0);
 
@@ -1582,10 +1583,10 @@ static void test_evidence_own_host(void **state)
 }
 
 /*
- * A host of 5,000 labels under example.com (10,011 bytes) is entered whole (twice: with its
- * subdomains and alone) and under each name above it of at most 8,192 bytes, the longest
- * an observable can be: "a." 4,090 times and "example.com" is 8,191 bytes, so the names
- * are k = 0 to 4,090 repeats, 4,091 of them, 4,093 entries in all. Every name that can
+ * A host of 5,000 labels under example.com (10,011 bytes) is entered whole (as itself)
+ * and under each name above it of at most 8,192 bytes, the longest an observable can be:
+ * "a." 4,090 times and "example.com" is 8,191 bytes, so the names are k = 0 to 4,090
+ * repeats, 4,091 of them, 4,092 entries in all. Every name that can
  * be asked for finds the row; hashing all 5,000 names took time in the square of the length.
  */
 static void test_key_many_labels(void **state)
@@ -1602,7 +1603,7 @@ static void test_key_many_labels(void **state)
     r.host = host;
     r.reg_domain = "example.com";
     add(f, &r);
-    assert_int_equal(scalar(f, "SELECT count(*) FROM tx_keys"), 4093);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM tx_keys"), 4092);
     assert_int_equal(count(f, OBS_DOMAIN, "example.com", NULL, "example.com"), 1);
     assert_int_equal(count(f, OBS_DOMAIN, host + 2 * (labels - 4090), NULL, "example.com"), 1);
     assert_int_equal(count(f, OBS_DOMAIN, host + 2 * (labels - 2), NULL, "example.com"), 1);
@@ -1760,6 +1761,51 @@ static void test_key_collision_checked(void **state)
     assert_int_equal(ev.latest_ms, 1000);
 }
 
+/*
+ * Rows stored by versions 4 and 5 have their host under STORE_KEY_HOST as well as (after
+ * version 6) under STORE_KEY_HOST_EXACT: a domain's walk reads both keys and gives such a
+ * row once, in its place. Here the old entry is written by hand beside a new row's keys.
+ */
+static void test_key_old_host_entry(void **state)
+{
+    fixture_t *f = *state;
+    ingest_rec_t r = rec_at(500);
+    char sql[256];
+    seen_t seen;
+    int64_t id[3];
+    int more = -1;
+
+    r.host = "example.com";
+    r.reg_domain = "example.com";
+    id[0] = add(f, &r);
+    r = rec_at(700);
+    r.host = "www.example.com";
+    r.reg_domain = "example.com";
+    id[1] = add(f, &r);
+    r = rec_at(600);
+    r.host = "example.com";
+    r.reg_domain = "example.com";
+    id[2] = add(f, &r);
+    /* 1 + 2 + 1 entries: each host itself, and www's name above it */
+    assert_int_equal(scalar(f, "SELECT count(*) FROM tx_keys"), 4);
+    snprintf(sql, sizeof(sql), "INSERT INTO tx_keys (key, time_ms, id) VALUES (%lld, 500, %lld)",
+             (long long)store__part_key(0, store__key(STORE_KEY_HOST, "example.com", 11)),
+             (long long)id[0]);
+    assert_int_equal(sqlite3_exec(f->st->db, sql, NULL, NULL, NULL), SQLITE_OK);
+
+    assert_int_equal(sightings(f, OBS_DOMAIN, "example.com", NULL, "example.com", 10, &seen, &more),
+                     3);
+    assert_int_equal(more, 0);
+    assert_int_equal(seen.ids[0], id[1]);
+    assert_int_equal(seen.ids[1], id[2]);
+    assert_int_equal(seen.ids[2], id[0]);
+    assert_int_equal(sightings(f, OBS_DOMAIN, "example.com", NULL, "example.com", 2, &seen, &more),
+                     2);
+    assert_int_equal(more, 1);
+    /* the hostname www.example.com: its own row only */
+    assert_int_equal(count(f, OBS_HOSTNAME, "www.example.com", NULL, "example.com"), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1794,6 +1840,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_walk_one_snapshot, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_host_exact, setup, teardown),
         cmocka_unit_test_setup_teardown(test_key_collision_checked, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_key_old_host_entry, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
