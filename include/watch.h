@@ -26,6 +26,13 @@ typedef struct watch_opts {
     /* set by a SIGINT/SIGTERM handler installed without SA_RESTART: the run ends after the
      * batch being committed, and a poll's sleep ends at once */
     volatile sig_atomic_t *stop;
+    /*
+     * The database, or NULL: a folder entry that is it or one of its -wal, -shm and
+     * -journal files (a symbolic or hard link to it) is never read, as watch_check_dir
+     * cannot see such a link. Read, the database's stored raw lines came back as new rows,
+     * each growing it and so changing the entry again.
+     */
+    const char *db_path;
 } watch_opts_t;
 
 /**
@@ -39,12 +46,12 @@ int watch_check_dir(const char *dir, const char *db_path, char *err, size_t errl
  * Follows the folder until *o->stop is set. Every poll, each regular file in it that is new
  * or changed (size, modification time or inode) is loaded, the least recently modified
  * first, so that rotated files are read before the live one. Skipped: hidden names,
- * names ending in .tmp, .part, .filepart or .swp (files still being transferred), and
- * entries that are not regular files. A file that cannot be read is logged at WARN once
- * until it changes again, and the others go on. A plain file whose last line had no
- * newline yet is loaded again once it has settled (LOAD_SETTLE_S), changed or not.
- * Adds every load to `counts`. Returns 0 when stopped, -1 when the database failed
- * (message in `err`; everything committed stays).
+ * names ending in .tmp, .part, .filepart or .swp (files still being transferred),
+ * entries that are not regular files, and links to the database (o->db_path). A file that cannot be
+ * read is logged at WARN once until it changes again, and the others go on. A plain file whose last
+ * line had no newline yet is loaded again once it has settled (LOAD_SETTLE_S), changed or not. Adds
+ * every load to `counts`. Returns 0 when stopped, -1 when the database failed (message in `err`;
+ * everything committed stays).
  */
 int watch_run(store_t *st, const watch_opts_t *o, load_counts_t *counts, char *err, size_t errlen);
 

@@ -234,6 +234,7 @@ int cmd_ingest(int argc, char **argv)
         }
     }
     if (wopts.dir != NULL) {
+        wopts.db_path = cfg.db_path;
         install_stop_handlers();
         if (watch_run(st, &wopts, &counts, err, sizeof(err)) != 0) {
             fprintf(stderr, "wsa-relay ingest: %s\n", err);

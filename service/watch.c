@@ -111,6 +111,25 @@ static int64_t recheck_time(const char *path, const watch_file_t *f, int64_t bef
     return at;
 }
 
+/*
+ * The identities of the database's files that exist now: the -wal and -shm files come and
+ * go, and a link in the folder to any of them must not be read (watch_opts_t.db_path).
+ */
+static void note_db_files(watch_list_t *l, const char *db_path)
+{
+    static const char *const suffixes[WATCH_DB_FILES] = {"", "-wal", "-shm", "-journal"};
+    char path[PATH_MAX];
+    struct stat sb;
+
+    l->ndb = 0;
+    for (int i = 0; db_path != NULL && i < WATCH_DB_FILES; i++) {
+        if (snprintf(path, sizeof(path), "%s%s", db_path, suffixes[i]) >= (int)sizeof(path) ||
+            stat(path, &sb) != 0)
+            continue;
+        l->db[l->ndb++] = (watch_id_t){.dev = sb.st_dev, .ino = sb.st_ino};
+    }
+}
+
 /* Loads one file; -1 only when the run must end (the database failed). */
 static int load_one(watch_loop_t *w, watch_file_t *f)
 {
@@ -192,6 +211,7 @@ int watch_run(store_t *st, const watch_opts_t *o, load_counts_t *counts, char *e
     while (!*w.lopts.stop) {
         size_t n;
 
+        note_db_files(&l, o->db_path);
         if (watch__scan(&l, w.dir) != 0) {
             snprintf(err, errlen, "%s: out of memory", w.dir);
             goto out;

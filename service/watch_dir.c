@@ -87,7 +87,7 @@ static const char *kind_text(mode_t mode)
 /* Takes one entry's state; says once what is wrong with an entry that cannot be loaded. */
 static int note_entry(watch_list_t *l, const char *dir, int dfd, const char *name)
 {
-    watch_kind_t kind = WATCH_FILE;
+    watch_kind_t kind = WATCH_FILE, was;
     struct stat sb;
     watch_file_t *f;
     int err = 0;
@@ -104,9 +104,14 @@ static int note_entry(watch_list_t *l, const char *dir, int dfd, const char *nam
         return 0;
     } else if (!S_ISREG(sb.st_mode)) {
         kind = WATCH_OTHER;
+    } else {
+        for (int i = 0; i < l->ndb; i++)
+            if (l->db[i].dev == sb.st_dev && l->db[i].ino == sb.st_ino)
+                kind = WATCH_DB;
     }
     if ((f = find_or_add(l, name)) == NULL)
         return -1;
+    was = f->kind;
     f->seen = 1;
     if (f->kind != kind || f->err != err || f->dev != sb.st_dev || f->ino != sb.st_ino ||
         f->size != (int64_t)sb.st_size || f->mtime_ns != ns_of(&sb.st_mtim) ||
@@ -128,6 +133,12 @@ static int note_entry(watch_list_t *l, const char *dir, int dfd, const char *nam
     } else if (f->changed && kind == WATCH_OTHER) {
         log_msg(LOG_LEVEL_WARN, "watch", "%s/%s: %s, not a log file: skipped", dir, name,
                 kind_text(sb.st_mode));
+        f->changed = 0;
+    } else if (f->changed && kind == WATCH_DB) {
+        /* the database changes with every commit: said when the entry becomes one */
+        if (was != WATCH_DB)
+            log_msg(LOG_LEVEL_WARN, "watch",
+                    "%s/%s: a link to the database or its journal: skipped", dir, name);
         f->changed = 0;
     }
     return 0;

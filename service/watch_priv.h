@@ -13,7 +13,16 @@ typedef enum {
     WATCH_FILE = 0, /* a regular file (or a link to one): loaded */
     WATCH_OTHER,    /* a FIFO, socket or device: never opened, said once */
     WATCH_BROKEN,   /* cannot be stat'ed (a dangling link): said once */
+    WATCH_DB,       /* the database or one of its files, through a link: said once */
 } watch_kind_t;
+
+/* The database's files by identity (watch_list_t.db), as a link in the folder would be. */
+#define WATCH_DB_FILES 4
+
+typedef struct watch_id {
+    dev_t dev;
+    ino_t ino;
+} watch_id_t;
 
 /* One folder entry as last listed. */
 typedef struct watch_file {
@@ -35,6 +44,8 @@ typedef struct watch_list {
     size_t n, cap;
     size_t sorted;  /* v[0..sorted) is sorted by name (the rest is new in this pass) */
     int dir_failed; /* the folder could not be listed last time (said once) */
+    watch_id_t db[WATCH_DB_FILES]; /* the database's files that exist, set before each scan */
+    int ndb;
 } watch_list_t;
 
 /**

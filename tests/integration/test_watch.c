@@ -824,6 +824,43 @@ static void test_store_error_is_fatal(void **state)
     assert_int_equal(stop(f), 0);
 }
 
+/*
+ * Links in the folder to the database and to its WAL (symbolic, there before the start;
+ * hard, made while it runs) are skipped, said once each however often the database
+ * changes, and nothing of them is read: before, the database's stored lines came back as
+ * rows of a source named after the link.
+ */
+static void test_database_links_skipped(void **state)
+{
+    fx_t *f = *state;
+    char path[400], wal[400];
+
+    path_of(f, "db.log", path, sizeof(path));
+    assert_int_equal(symlink(f->s.db, path), 0);
+    path_of(f, "wal.log", path, sizeof(path));
+    snprintf(wal, sizeof(wal), "%s-wal", f->s.db);
+    assert_int_equal(symlink(wal, path), 0);
+    append_lines(f, "access.log", 0, 3, 0);
+    start(f);
+    barrier(f);
+    path_of(f, "hard.log", path, sizeof(path));
+    assert_int_equal(link(f->s.db, path), 0);
+    append_lines(f, "access.log", 3, 3, 0);
+    barrier(f);
+    barrier(f);
+    check_rows(f);
+    assert_int_equal(out_count(f, "db.log: a link to the database or its journal: skipped"), 1);
+    assert_int_equal(out_count(f, "wal.log: a link to the database or its journal: skipped"), 1);
+    assert_int_equal(out_count(f, "hard.log: a link to the database or its journal: skipped"), 1);
+    assert_int_equal(out_count(f, " WARN "), 3);
+    assert_int_equal(db_int(f,
+                            "SELECT count(*) FROM sources WHERE name LIKE '%db.log'"
+                            " OR name LIKE '%wal.log' OR name LIKE '%hard.log'",
+                            -1),
+                     0);
+    assert_int_equal(stop(f), 0);
+}
+
 static void test_usage_errors(void **state)
 {
     fx_t *f = *state;
@@ -870,6 +907,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sigkill_resumes_mid_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sigterm_mid_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_error_is_fatal, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_database_links_skipped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_usage_errors, setup, teardown),
     };
 
