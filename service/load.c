@@ -258,9 +258,36 @@ static int fail_read(load_run_t *r)
                 errno == ENODATA ? "the file shrank while it was read" : strerror(errno));
 }
 
+/*
+ * Whether a plain file still begins with the head it was recognised by. Copy and
+ * truncation (logrotate's copytruncate) empties the file and the writer fills it again
+ * while a load reads it: the lines read past that are the new content's, and stored under
+ * the old content's source they were read a second time from both files once rotated
+ * (it_watch). 1 when unchanged, 0 when rewritten, -1 on a read error.
+ */
+static int head_unchanged(load_run_t *r)
+{
+    unsigned char now[STORE_SOURCE_PREFIX];
+
+    if (!r->is_file || r->gz != NULL || r->probe.head_len == 0)
+        return 1;
+    if (read_at(r, 0, now, r->probe.head_len) != 0)
+        return errno == ENODATA ? 0 : -1;
+    return memcmp(now, r->head, r->probe.head_len) == 0;
+}
+
 /* Records the source's progress in the batch's own transaction and commits both. */
 static int finish_batch(load_run_t *r, load_counts_t *counts)
 {
+    int same = head_unchanged(r);
+
+    if (same < 0)
+        return fail_read(r);
+    if (same == 0)
+        return fail(r,
+                    "the file was emptied and written again while it was read (copy and "
+                    "truncation?)",
+                    "this batch is read again from the file it is in now");
     r->src.offset = r->reader.pos;
     r->src.size = r->is_file && r->size > r->src.offset ? r->size : r->src.offset;
     r->src.has_tail = r->is_file && r->src.offset > 0;

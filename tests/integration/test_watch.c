@@ -733,6 +733,44 @@ static void start_big_load(fx_t *f)
     }
 }
 
+/*
+ * Copy and truncation while the file is being loaded, the writer filling it again before
+ * the load reads on (as when the truncation falls between the load's first look at the
+ * file and its first read): here the file is rewritten in place with as many new lines of
+ * the same length, which a load reading on cannot tell from the old ones by their offsets.
+ * It must not store them under the old content's source: they were read a second time
+ * from the live file, and the copy's first batches too, once each file became a source of
+ * its own. Every line ends up once, the old ones in the copy's source and the new ones in
+ * the live file's.
+ */
+static void test_copy_truncate_mid_load(void **state)
+{
+    fx_t *f = *state;
+    char live[400], *data, *lines = malloc((size_t)BIG_LINES * LINE_LEN + 1);
+    int fd;
+
+    assert_non_null(lines);
+    start_big_load(f);
+    path_of(f, "big.log", live, sizeof(live));
+    data = slurp(live);
+    append_bytes(f, "big.log.1", data, strlen(data));
+    free(data);
+    for (int i = 0; i < BIG_LINES; i++)
+        line_text(BIG_LINES + i, lines + (size_t)i * LINE_LEN);
+    fd = open(live, O_WRONLY | O_CLOEXEC);
+    assert_true(fd >= 0);
+    assert_int_equal(pwrite(fd, lines, (size_t)BIG_LINES * LINE_LEN, 0),
+                     (ssize_t)BIG_LINES * LINE_LEN);
+    close(fd);
+    free(lines);
+    expect_lines(f, BIG_LINES, BIG_LINES, 0, 1);
+    barrier(f);
+    check_rows(f);
+    assert_int_equal(source_offset(f, "big.log.1"), (int64_t)BIG_LINES * LINE_LEN);
+    assert_int_equal(source_offset(f, "big.log"), (int64_t)BIG_LINES * LINE_LEN);
+    assert_int_equal(stop(f), 0);
+}
+
 static void test_sigkill_resumes_mid_file(void **state)
 {
     fx_t *f = *state;
@@ -904,6 +942,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_copy_truncate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gzip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unreadable_entries, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_copy_truncate_mid_load, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sigkill_resumes_mid_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sigterm_mid_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_error_is_fatal, setup, teardown),
