@@ -32,6 +32,7 @@
 #define DRAIN_READS        16  /* reads per socket at the stop (UDP: bursts) */
 #define WARN_SLOTS         64
 #define WARN_EVERY_MS      60000
+#define ACCEPT_PAUSE_MS    1000 /* how long a listener rests when accept has no descriptor */
 
 typedef struct rx_conn {
     int fd;
@@ -48,6 +49,13 @@ typedef struct warn_slot {
     int64_t quiet; /* refusals since that line */
 } warn_slot_t;
 
+/* A TCP listener that accept cannot serve for now (no descriptor or memory): while it
+ * rests it is left out of poll, or its queued connection would wake every pass. */
+typedef struct accept_rest {
+    int64_t until_ms; /* 0: not resting */
+    int64_t deferred; /* failed accepts in this episode */
+} accept_rest_t;
+
 typedef struct rx {
     const syslog_rx_opts_t *opts;
     syslog_rx_sink_t sink;
@@ -57,6 +65,7 @@ typedef struct rx {
     size_t nconns;
     warn_slot_t warned[WARN_SLOTS];
     int next_warn;
+    accept_rest_t rest[SYSLOG_RX_MAX_LISTENERS];
     char *buf;              /* one read's bytes */
     int64_t drops_read_ms;  /* when /proc was last read for drop counts */
     int64_t full_warned_ms; /* when a connection was last refused for lack of room */
@@ -341,6 +350,32 @@ static void close_conn(rx_t *r, size_t i)
     r->conns[i] = r->conns[--r->nconns];
 }
 
+/* Out of descriptors or memory: the listener rests; one line when an episode starts. */
+static void accept_starved(rx_t *r, size_t li, int err)
+{
+    accept_rest_t *a = &r->rest[li];
+
+    if (a->deferred == 0)
+        log_msg(LOG_LEVEL_WARN, "syslog",
+                "%s: accept: %s; new connections wait (retried every %d ms, said once until it "
+                "recovers)",
+                r->ls[li].addr, strerror(err), ACCEPT_PAUSE_MS);
+    a->deferred++;
+    a->until_ms = util_monotonic_ms() + ACCEPT_PAUSE_MS;
+}
+
+static void accept_recovered(rx_t *r, size_t li)
+{
+    accept_rest_t *a = &r->rest[li];
+
+    if (a->deferred > 0)
+        log_msg(LOG_LEVEL_INFO, "syslog",
+                "%s: accepting connections again after %" PRId64 " deferred accept attempts",
+                r->ls[li].addr, a->deferred);
+    a->deferred = 0;
+    a->until_ms = 0;
+}
+
 static void accept_tcp(rx_t *r, size_t li)
 {
     syslog_rx_listener_t *l = &r->ls[li];
@@ -353,8 +388,15 @@ static void accept_tcp(rx_t *r, size_t li)
         int fd = accept4(l->fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
         if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                accept_starved(r, li, errno);
+                return;
+            }
             if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
                 log_msg(LOG_LEVEL_WARN, "syslog", "%s: accept: %s", l->addr, strerror(errno));
+            /* the episode ends when the queue is empty, not at the first success: the
+             * connections taken may use up the descriptors again */
+            accept_recovered(r, li);
             return;
         }
         if (!allowed(r, (struct sockaddr *)&peer)) {
@@ -474,8 +516,13 @@ static int loop(rx_t *r)
         size_t np = 0, nc = r->nconns;
         int ready;
 
-        for (size_t i = 0; i < r->nls; i++)
-            pfd[np++] = (struct pollfd){.fd = r->ls[i].fd, .events = POLLIN};
+        int64_t now = util_monotonic_ms();
+
+        /* a resting listener's turn comes with the tick after its rest */
+        for (size_t i = 0; i < r->nls; i++) {
+            int resting = r->rest[i].until_ms > now;
+            pfd[np++] = (struct pollfd){.fd = resting ? -1 : r->ls[i].fd, .events = POLLIN};
+        }
         for (size_t i = 0; i < nc; i++) {
             polled[i] = r->conns[i];
             pfd[np++] = (struct pollfd){.fd = r->conns[i]->fd, .events = POLLIN};
@@ -485,8 +532,9 @@ static int loop(rx_t *r)
             snprintf(r->sink.err, r->sink.errlen, "syslog: poll: %s", strerror(errno));
             return -1;
         }
-        for (size_t i = 0; ready > 0 && i < r->nls; i++) {
-            if (pfd[i].revents == 0)
+        for (size_t i = 0; i < r->nls; i++) {
+            int retry = r->rest[i].until_ms != 0 && r->rest[i].until_ms <= util_monotonic_ms();
+            if ((ready <= 0 || pfd[i].revents == 0) && !retry)
                 continue;
             if (r->ls[i].tcp)
                 accept_tcp(r, i);

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -52,6 +53,9 @@ static struct {
     pid_t pid;
     char dir[256];
 } live;
+
+/* When > 0, the next rx_start runs the receiver with this many descriptors at most. */
+static int child_nofile;
 
 static int64_t now_ms(void)
 {
@@ -135,6 +139,11 @@ static void rx_start(rx_t *r, const char *const env[], const char *const extra[]
         if (o < 0 || e < 0 || dup2(o, STDOUT_FILENO) < 0 || dup2(e, STDERR_FILENO) < 0)
             _exit(127);
         child_env(env);
+        if (child_nofile > 0) {
+            struct rlimit rl = {.rlim_cur = (rlim_t)child_nofile, .rlim_max = (rlim_t)child_nofile};
+            if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+                _exit(127);
+        }
         execv(argv[0], (char *const *)argv);
         _exit(127);
     }
@@ -906,6 +915,92 @@ static void test_ipv6(void **state)
     rx_cleanup(&r);
 }
 
+/* How many times `needle` occurs in `hay`. */
+static int count_in(const char *hay, const char *needle)
+{
+    int n = 0;
+
+    for (const char *p = hay; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+        n++;
+    return n;
+}
+
+/* Waits until the receiver's log holds `needle`. */
+static void wait_log(const rx_t *r, const char *needle)
+{
+    int64_t until = now_ms() + DEADLINE_MS;
+
+    for (;;) {
+        char *log = slurp(r->err);
+        int found = strstr(log, needle) != NULL;
+        free(log);
+        if (found)
+            return;
+        assert_true(now_ms() < until);
+        pause_ms(20);
+    }
+}
+
+/* User plus system CPU time of process `pid` so far, in clock ticks (/proc/PID/stat). */
+static long long cpu_ticks(pid_t pid)
+{
+    char path[64], *stat, *p;
+    unsigned long long ut = 0, st = 0;
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    stat = slurp(path);
+    p = strrchr(stat, ')'); /* the command name may hold spaces */
+    assert_non_null(p);
+    /* after ")": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime
+     * stime */
+    assert_int_equal(
+        sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st), 2);
+    free(stat);
+    return (long long)(ut + st);
+}
+
+/*
+ * Out of descriptors (RLIMIT_NOFILE 24, 40 connections), the listener rests instead of
+ * failing accept on every pass: one WARN for the episode, little CPU over two seconds, and
+ * once the extra connections are gone an INFO line ends the episode and a new
+ * connection's line is stored.
+ */
+static void test_accept_starved(void **state)
+{
+    enum { NCONN = 40 };
+    char m[512], *log;
+    int fds[NCONN], fd;
+    long long before, after;
+    rx_t r = {0};
+    (void)state;
+
+    child_nofile = 24;
+    rx_start(&r, NULL, NULL);
+    child_nofile = 0;
+    for (int i = 0; i < NCONN; i++)
+        fds[i] = tcp_open(r.tcp_port, NULL);
+    wait_log(&r, "accept: Too many open files");
+    before = cpu_ticks(r.pid);
+    pause_ms(2000); /* the span measured, not a wait for an event */
+    after = cpu_ticks(r.pid);
+    /* spinning took the whole two seconds (200 ticks at 100 Hz) */
+    assert_true(after - before < 40);
+    for (int i = 0; i < NCONN; i++)
+        close(fds[i]);
+    wait_log(&r, "deferred accept attempts");
+    fd = tcp_open(r.tcp_port, NULL);
+    send_str(fd, fmt(m, sizeof(m), "<13>Nov 14 22:13:20 wsa1 " LINE_FMT "\n", "192.0.2.7"));
+    wait_for(&r, "SELECT client_ip FROM transactions", "192.0.2.7\n");
+    close(fd);
+    stop_expecting(&r, "read=1 stored=1 warned=0 rejected=0 skipped=0\n");
+    log = slurp(r.err);
+    /* one episode: it lasts until the queue is empty, however many are taken meanwhile */
+    assert_int_equal(count_in(log, "accept: Too many open files"), 1);
+    assert_int_equal(count_in(log, "accepting connections again after "), 1);
+    free(log);
+    rx_cleanup(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -920,6 +1015,7 @@ int main(void)
         cmocka_unit_test_teardown(test_usage_errors, teardown),
         cmocka_unit_test_teardown(test_ipv6, teardown),
         cmocka_unit_test_teardown(test_stop_drains, teardown),
+        cmocka_unit_test_teardown(test_accept_starved, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
