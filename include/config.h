@@ -59,6 +59,8 @@ typedef struct cfg {
     size_t senders_n;
     int syslog_rcvbuf; /* WSA_RELAY_SYSLOG_RCVBUF, bytes of a UDP receive buffer; 0: the
                           kernel's default */
+    int syslog_idle_s; /* WSA_RELAY_SYSLOG_IDLE_S, 1..86400: a TCP sender silent this long is
+                          closed; default 600 */
 } cfg_t;
 
 /** Fills `cfg` with the defaults. */

@@ -30,6 +30,7 @@ void cfg_init(cfg_t *cfg)
     cfg->threads = cpus < 1 ? 1 : cpus > 16 ? 16 : (int)cpus;
     cfg->wbrs_block = -6.0;
     cfg->request_budget_ms = 10000;
+    cfg->syslog_idle_s = 600;
     cfg->syslog_allow = calloc(2, sizeof(*cfg->syslog_allow));
     if (cfg->syslog_allow != NULL) {
         /* loopback only: a sender elsewhere must be named before its lines are believed */
@@ -430,6 +431,7 @@ static const int_setting_t int_settings[] = {
     {"WSA_RELAY_THREADS", offsetof(cfg_t, threads), 1, MAX_THREADS, "a number"},
     {"WSA_RELAY_REQUEST_BUDGET_MS", offsetof(cfg_t, request_budget_ms), 100, 60000, "milliseconds"},
     {"WSA_RELAY_SYSLOG_RCVBUF", offsetof(cfg_t, syslog_rcvbuf), 0, 256L * 1024 * 1024, "bytes"},
+    {"WSA_RELAY_SYSLOG_IDLE_S", offsetof(cfg_t, syslog_idle_s), 1, 86400, "seconds"},
 };
 
 /* Sets a whole-number setting; 1 when `name` is not one of them. */
@@ -535,11 +537,12 @@ int cfg_set(cfg_t *cfg, const char *name, const char *value, char *err, size_t e
 /* Every variable cfg_load_env reads, in the order applied (SECRET_FILE after SECRET so
  * that a file, the safer channel, wins when both are set). */
 static const char *const env_names[] = {
-    "WSA_RELAY_LOG_LEVEL",    "WSA_RELAY_DB",         "WSA_RELAY_LISTEN",
-    "WSA_RELAY_AUTH_MODE",    "WSA_RELAY_SECRET",     "WSA_RELAY_SECRET_FILE",
-    "WSA_RELAY_PUBLIC_URL",   "WSA_RELAY_REFER_URL",  "WSA_RELAY_VERDICT_DAYS",
-    "WSA_RELAY_THREADS",      "WSA_RELAY_WBRS_BLOCK", "WSA_RELAY_REQUEST_BUDGET_MS",
-    "WSA_RELAY_SYSLOG_ALLOW", "WSA_RELAY_APPLIANCES", "WSA_RELAY_SYSLOG_RCVBUF",
+    "WSA_RELAY_LOG_LEVEL",     "WSA_RELAY_DB",         "WSA_RELAY_LISTEN",
+    "WSA_RELAY_AUTH_MODE",     "WSA_RELAY_SECRET",     "WSA_RELAY_SECRET_FILE",
+    "WSA_RELAY_PUBLIC_URL",    "WSA_RELAY_REFER_URL",  "WSA_RELAY_VERDICT_DAYS",
+    "WSA_RELAY_THREADS",       "WSA_RELAY_WBRS_BLOCK", "WSA_RELAY_REQUEST_BUDGET_MS",
+    "WSA_RELAY_SYSLOG_ALLOW",  "WSA_RELAY_APPLIANCES", "WSA_RELAY_SYSLOG_RCVBUF",
+    "WSA_RELAY_SYSLOG_IDLE_S",
 };
 
 int cfg_load_env(cfg_t *cfg, char *err, size_t errlen)

@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,9 +34,15 @@
 #define WARN_SLOTS         64
 #define WARN_EVERY_MS      60000
 #define ACCEPT_PAUSE_MS    1000 /* how long a listener rests when accept has no descriptor */
+/* a peer that vanished (powered off, cable pulled) is found in 60 + 6 * 10 s */
+#define KEEPALIVE_IDLE_S  60
+#define KEEPALIVE_INTVL_S 10
+#define KEEPALIVE_CNT     6
 
 typedef struct rx_conn {
     int fd;
+    uint64_t serial; /* identity across a pass: a freed one's address may come back */
+    int64_t last_ms; /* when it was accepted or last sent bytes (monotonic) */
     size_t listener;
     struct sockaddr_storage peer;
     syslog_rx_framer_t framer;
@@ -68,7 +75,8 @@ typedef struct rx {
     accept_rest_t rest[SYSLOG_RX_MAX_LISTENERS];
     char *buf;              /* one read's bytes */
     int64_t drops_read_ms;  /* when /proc was last read for drop counts */
-    int64_t full_warned_ms; /* when a connection was last refused for lack of room */
+    int64_t full_warned_ms; /* when an idle connection was last closed for lack of room */
+    uint64_t next_serial;
     /* the message callback's context */
     syslog_rx_listener_t *cur_l;
     const struct sockaddr *cur_peer;
@@ -350,6 +358,52 @@ static void close_conn(rx_t *r, size_t i)
     r->conns[i] = r->conns[--r->nconns];
 }
 
+/* The connection idle longest, whose slot a newcomer takes when the table is full. */
+static size_t longest_idle(const rx_t *r)
+{
+    size_t best = 0;
+
+    for (size_t i = 1; i < r->nconns; i++)
+        if (r->conns[i]->last_ms < r->conns[best]->last_ms)
+            best = i;
+    return best;
+}
+
+/* Keepalive finds a peer that went away without a word; failing to set it costs only that. */
+static void keepalive(int fd)
+{
+    int one = 1, idle = KEEPALIVE_IDLE_S, intvl = KEEPALIVE_INTVL_S, cnt = KEEPALIVE_CNT;
+
+    if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one)) != 0 ||
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle)) != 0 ||
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl)) != 0 ||
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt)) != 0)
+        log_msg(LOG_LEVEL_DEBUG, "syslog", "keepalive: %s", strerror(errno));
+}
+
+/*
+ * Closes connections that sent nothing for WSA_RELAY_SYSLOG_IDLE_S: without it, idle
+ * connections from any allowed sender hold every slot for good. An unfinished message is
+ * dropped, as at the stop.
+ */
+static void close_idle(rx_t *r, int64_t now)
+{
+    int64_t limit = (int64_t)r->opts->cfg->syslog_idle_s * 1000;
+    char text[INET6_ADDRSTRLEN];
+
+    for (size_t i = r->nconns; i-- > 0;) {
+        rx_conn_t *c = r->conns[i];
+        if (now - c->last_ms < limit)
+            continue;
+        syslog_rx__peer_text((struct sockaddr *)&c->peer, text, sizeof(text));
+        log_msg(LOG_LEVEL_INFO, "syslog",
+                "%s: closed the connection from %s: nothing received for %d s "
+                "(WSA_RELAY_SYSLOG_IDLE_S); %zu bytes of an unfinished message dropped",
+                r->ls[c->listener].addr, text, r->opts->cfg->syslog_idle_s, c->framer.len);
+        close_conn(r, i);
+    }
+}
+
 /* Out of descriptors or memory: the listener rests; one line when an episode starts. */
 static void accept_starved(rx_t *r, size_t li, int err)
 {
@@ -405,16 +459,28 @@ static void accept_tcp(rx_t *r, size_t li)
             continue;
         }
         syslog_rx__peer_text((struct sockaddr *)&peer, text, sizeof(text));
-        if (r->nconns == SYSLOG_RX_MAX_CONNS || (c = calloc(1, sizeof(*c))) == NULL) {
-            /* a sender that reconnects in a loop must not fill the log: once a minute */
+        if (r->nconns == SYSLOG_RX_MAX_CONNS) {
+            /* the newcomer is the likelier to have something to say; once a minute, so a
+             * sender that reconnects in a loop does not fill the log */
+            size_t victim = longest_idle(r);
+            rx_conn_t *v = r->conns[victim];
             int64_t now = util_monotonic_ms();
             if (r->full_warned_ms == 0 || now - r->full_warned_ms >= WARN_EVERY_MS) {
+                char vtext[INET6_ADDRSTRLEN];
+                syslog_rx__peer_text((struct sockaddr *)&v->peer, vtext, sizeof(vtext));
                 log_msg(LOG_LEVEL_WARN, "syslog",
-                        "%s: closed a connection from %s: %d connections are open already "
-                        "(said at most once a minute)",
-                        l->addr, text, SYSLOG_RX_MAX_CONNS);
+                        "%s: closed the connection from %s, idle for %" PRId64
+                        " ms, to admit one from %s: %d connections are open (said at most "
+                        "once a minute)",
+                        r->ls[v->listener].addr, vtext, now - v->last_ms, text,
+                        SYSLOG_RX_MAX_CONNS);
                 r->full_warned_ms = now;
             }
+            close_conn(r, victim);
+        }
+        if ((c = calloc(1, sizeof(*c))) == NULL) {
+            log_msg(LOG_LEVEL_WARN, "syslog", "%s: out of memory for a connection from %s", l->addr,
+                    text);
             close(fd);
             continue;
         }
@@ -425,7 +491,10 @@ static void accept_tcp(rx_t *r, size_t li)
             close(fd);
             continue;
         }
+        keepalive(fd);
         c->fd = fd;
+        c->serial = ++r->next_serial;
+        c->last_ms = util_monotonic_ms();
         c->listener = li;
         c->peer = peer;
         r->conns[r->nconns++] = c;
@@ -448,10 +517,12 @@ static int read_conn(rx_t *r, size_t i)
         return 0;
     r->cur_l = l;
     r->cur_peer = (struct sockaddr *)&c->peer;
-    if (n > 0)
+    if (n > 0) {
+        c->last_ms = util_monotonic_ms();
         rc = syslog_rx_framer_feed(&c->framer, r->buf, (size_t)n, on_frame, r);
-    else
+    } else {
         rc = syslog_rx_framer_finish(&c->framer, on_frame, r);
+    }
     if (rc == -1)
         return -1;
     if (rc == -2) {
@@ -510,13 +581,15 @@ static int loop(rx_t *r)
     int batch_msgs = r->opts->batch_msgs > 0 ? r->opts->batch_msgs : DEFAULT_BATCH_MSGS;
     int commit_ms = r->opts->commit_ms > 0 ? r->opts->commit_ms : DEFAULT_COMMIT_MS;
     struct pollfd pfd[SYSLOG_RX_MAX_LISTENERS + SYSLOG_RX_MAX_CONNS];
-    rx_conn_t *polled[SYSLOG_RX_MAX_CONNS];
+    uint64_t polled[SYSLOG_RX_MAX_CONNS];
 
     while (!*r->opts->stop) {
-        size_t np = 0, nc = r->nconns;
+        size_t np = 0, nc;
         int ready;
-
         int64_t now = util_monotonic_ms();
+
+        close_idle(r, now);
+        nc = r->nconns;
 
         /* a resting listener's turn comes with the tick after its rest */
         for (size_t i = 0; i < r->nls; i++) {
@@ -524,7 +597,7 @@ static int loop(rx_t *r)
             pfd[np++] = (struct pollfd){.fd = resting ? -1 : r->ls[i].fd, .events = POLLIN};
         }
         for (size_t i = 0; i < nc; i++) {
-            polled[i] = r->conns[i];
+            polled[i] = r->conns[i]->serial;
             pfd[np++] = (struct pollfd){.fd = r->conns[i]->fd, .events = POLLIN};
         }
         ready = poll(pfd, np, poll_timeout(r, commit_ms));
@@ -546,7 +619,7 @@ static int loop(rx_t *r)
             if (pfd[r->nls + k].revents == 0)
                 continue;
             for (size_t i = 0; i < r->nconns; i++) {
-                if (r->conns[i] == polled[k]) {
+                if (r->conns[i]->serial == polled[k]) {
                     if (read_conn(r, i) < 0)
                         return -1;
                     break;

@@ -1001,6 +1001,111 @@ static void test_accept_starved(void **state)
     rx_cleanup(&r);
 }
 
+/* 1 when `fd` has neither bytes nor an end to read now. */
+static int quiet_now(int fd)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+
+    return poll(&p, 1, 0) == 0;
+}
+
+/*
+ * A full table of idle connections does not lock out a new sender: the one idle longest
+ * (the first opened) is closed to admit it, with one WARN a minute however many follow.
+ */
+static void test_full_table(void **state)
+{
+    static const char *const env[] = {"WSA_RELAY_LOG_LEVEL=debug", NULL};
+    enum { NCONN = 256 };
+    char m[512], *log;
+    int *fds = calloc(NCONN, sizeof(int)), fd;
+    int64_t until = now_ms() + DEADLINE_MS;
+    rx_t r = {0};
+    (void)state;
+
+    assert_non_null(fds);
+    rx_start(&r, env, NULL);
+    for (int i = 0; i < NCONN; i++)
+        fds[i] = tcp_open(r.tcp_port, NULL);
+    /* every one of them holds a slot before the newcomers come */
+    for (;;) {
+        char *text = slurp(r.err);
+        int n = count_in(text, "connection from 127.0.0.1");
+        free(text);
+        if (n == NCONN)
+            break;
+        assert_true(now_ms() < until);
+        pause_ms(20);
+    }
+    fd = tcp_open(r.tcp_port, "127.0.0.2");
+    send_str(fd, fmt(m, sizeof(m), "<13>Nov 14 22:13:20 wsa1 " LINE_FMT "\n", "192.0.2.8"));
+    wait_for(&r, "SELECT client_ip FROM transactions", "192.0.2.8\n");
+    assert_true(closed_by_peer(fds[0]));
+    assert_true(quiet_now(fds[1]));
+    close(fd);
+    fd = tcp_open(r.tcp_port, "127.0.0.3");
+    send_str(fd, fmt(m, sizeof(m), "<13>Nov 14 22:13:20 wsa1 " LINE_FMT "\n", "192.0.2.9"));
+    wait_for(&r, "SELECT client_ip FROM transactions ORDER BY client_ip", "192.0.2.8\n192.0.2.9\n");
+    close(fd);
+    stop_expecting(&r, "read=2 stored=2 warned=0 rejected=0 skipped=0\n");
+    log = slurp(r.err);
+    assert_non_null(strstr(log, "closed the connection from 127.0.0.1, idle for "));
+    assert_non_null(strstr(log, " ms, to admit one from 127.0.0.2: 256 connections are open"));
+    assert_int_equal(count_in(log, "to admit one from"), 1);
+    free(log);
+    for (int i = 0; i < NCONN; i++)
+        close(fds[i]);
+    free(fds);
+    rx_cleanup(&r);
+}
+
+/*
+ * With WSA_RELAY_SYSLOG_IDLE_S=1 a connection silent for a second is closed (its
+ * unfinished message dropped, as at a stop), while one that keeps sending stays open.
+ */
+static void test_idle_timeout(void **state)
+{
+    static const char *const env[] = {"WSA_RELAY_SYSLOG_IDLE_S=1", NULL};
+    char m[512], expected[64], *log;
+    int64_t until = now_ms() + DEADLINE_MS;
+    int idle, busy, sent = 0;
+    rx_t r = {0};
+    (void)state;
+
+    rx_start(&r, env, NULL);
+    idle = tcp_open(r.tcp_port, NULL);
+    busy = tcp_open(r.tcp_port, NULL);
+    send_str(idle, "<13>Nov 14 22:13:20 wsa1 1700000000.125 4");
+    fmt(m, sizeof(m), "<13>Nov 14 22:13:20 wsa1 " LINE_FMT "\n", "192.0.2.1");
+    /* a line every 200 ms keeps `busy` well inside its second */
+    while (quiet_now(idle)) {
+        assert_true(now_ms() < until);
+        send_str(busy, m);
+        sent++;
+        pause_ms(200);
+    }
+    assert_true(closed_by_peer(idle));
+    assert_true(sent >= 5);
+    /* not later: once it stops sending, `busy` is idle too and goes a second after */
+    assert_true(quiet_now(busy));
+    send_str(busy, m);
+    sent++;
+    wait_for(&r, "SELECT count(*) FROM transactions",
+             fmt(expected, sizeof(expected), "%d\n", sent));
+    close(idle);
+    close(busy);
+    stop_expecting(&r, fmt(expected, sizeof(expected),
+                           "read=%d stored=%d warned=0 rejected=0 skipped=0\n", sent, sent));
+    log = slurp(r.err);
+    assert_non_null(strstr(log, "closed the connection from 127.0.0.1: nothing received for 1 s "
+                                "(WSA_RELAY_SYSLOG_IDLE_S); 41 bytes of an unfinished message "
+                                "dropped"));
+    /* `busy` may be closed too, idle after its last line, but with nothing unfinished */
+    assert_int_equal(count_in(log, "; 41 bytes of an unfinished message dropped"), 1);
+    free(log);
+    rx_cleanup(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1016,6 +1121,8 @@ int main(void)
         cmocka_unit_test_teardown(test_ipv6, teardown),
         cmocka_unit_test_teardown(test_stop_drains, teardown),
         cmocka_unit_test_teardown(test_accept_starved, teardown),
+        cmocka_unit_test_teardown(test_full_table, teardown),
+        cmocka_unit_test_teardown(test_idle_timeout, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -297,6 +297,18 @@ static void test_appliance_senders(void **state)
     assert_string_equal(try_set(&cfg, "WSA_RELAY_SYSLOG_RCVBUF", "268435457"),
                         "WSA_RELAY_SYSLOG_RCVBUF: expected bytes from 0 to 268435456; got "
                         "\"268435457\"");
+
+    assert_int_equal(cfg.syslog_idle_s, 600);
+    assert_string_equal(try_set(&cfg, "WSA_RELAY_SYSLOG_IDLE_S", "1"), "");
+    assert_int_equal(cfg.syslog_idle_s, 1);
+    assert_string_equal(try_set(&cfg, "WSA_RELAY_SYSLOG_IDLE_S", "86400"), "");
+    assert_int_equal(cfg.syslog_idle_s, 86400);
+    assert_string_equal(try_set(&cfg, "WSA_RELAY_SYSLOG_IDLE_S", "0"),
+                        "WSA_RELAY_SYSLOG_IDLE_S: expected seconds from 1 to 86400; got \"0\"");
+    assert_string_equal(try_set(&cfg, "WSA_RELAY_SYSLOG_IDLE_S", "86401"),
+                        "WSA_RELAY_SYSLOG_IDLE_S: expected seconds from 1 to 86400; got "
+                        "\"86401\"");
+    assert_int_equal(cfg.syslog_idle_s, 86400);
     cfg_free(&cfg);
 }
 
