@@ -460,3 +460,17 @@ void h_assert_error(const h_reply_t *r, long status, const char *code, const cha
     assert_string_equal(json_string_value(json_object_get(e, "code")), code);
     assert_string_equal(json_string_value(json_object_get(e, "message")), message);
 }
+
+void h_clean_env(void)
+{
+    for (size_t i = 0; environ[i] != NULL;) {
+        if (strncmp(environ[i], "WSA_RELAY_", 10) == 0) {
+            char name[256];
+            snprintf(name, sizeof(name), "%.*s", (int)strcspn(environ[i], "="), environ[i]);
+            unsetenv(name);
+        } else {
+            i++;
+        }
+    }
+    setenv("LSAN_OPTIONS", "suppressions=" LSAN_SUPPRESSIONS, 0);
+}

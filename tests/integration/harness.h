@@ -49,6 +49,13 @@ typedef struct h_client {
 } h_client_t;
 
 /** Creates the temporary folder. */
+/**
+ * Removes every WSA_RELAY_ variable from this process's environment and, unless set,
+ * points LeakSanitizer at the suppressions: a child started with the environment it
+ * inherits then sees only the settings its test gives it.
+ */
+void h_clean_env(void);
+
 void h_setup(h_server_t *s);
 
 /** Stops the server if it runs (asserting a clean exit) and removes the folder. */

@@ -36,8 +36,6 @@
 #include <cmocka.h>
 #include "harness.h"
 
-extern char **environ;
-
 #define REJECT_LINE  "1700000000.000 12 10.0.0.1 TCP_MISS/200"
 #define REJECT_EVERY 1000
 #define SKIP_EVERY   1500
@@ -47,8 +45,6 @@ extern char **environ;
 #define JOURNAL_SIZE_LIMIT   (64LL << 20)
 #define WAL_CHECKPOINT_PAGES 10000
 #define WAL_FRAME            (4096 + 24) /* a page and its frame header */
-
-#define LSAN_SUPP TEST_DATA_DIR "/../lsan.supp"
 
 /* 1 when this process has a mount namespace of its own; else why not. */
 static int ns_ready;
@@ -1070,19 +1066,7 @@ int main(void)
     };
 
     /* the children run with this environment: no setting of the caller's may leak in */
-    for (size_t i = 0; environ[i] != NULL;) {
-        if (strncmp(environ[i], "WSA_RELAY_", 10) == 0) {
-            char name[128];
-            size_t len = strcspn(environ[i], "=");
-
-            snprintf(name, sizeof(name), "%.*s", (int)len, environ[i]);
-            unsetenv(name);
-            continue;
-        }
-        i++;
-    }
-    if (getenv("LSAN_OPTIONS") == NULL)
-        setenv("LSAN_OPTIONS", "suppressions=" LSAN_SUPP, 1);
+    h_clean_env();
     /* mounts made from here on are this process's and its children's alone */
     if (unshare(CLONE_NEWNS) != 0)
         snprintf(ns_why, sizeof(ns_why), "unshare(CLONE_NEWNS): %s", strerror(errno));

@@ -36,8 +36,6 @@
 #include <sqlite3.h>
 #include "harness.h"
 
-extern char **environ;
-
 /* Both builds load the full million: the sanitizer build takes about a minute. */
 #ifndef WSA_KILL_LINES
 #define WSA_KILL_LINES 1000000
@@ -55,8 +53,6 @@ extern char **environ;
 /* An access record cut before its bytes field: rejected, never skipped. */
 #define REJECT_LINE  "1700000000.000 12 10.0.0.1 TCP_MISS/200"
 #define REJECT_EVERY 997
-
-#define LSAN_SUPP TEST_DATA_DIR "/../lsan.supp"
 
 /* The folder goes in the teardown, which runs after a failure too: it holds gigabytes. */
 static int setup(void **state)
@@ -129,19 +125,7 @@ static pid_t spawn(const char *const argv[], const char *out, const char *err)
 
         if (o < 0 || e < 0 || dup2(o, STDOUT_FILENO) < 0 || dup2(e, STDERR_FILENO) < 0)
             _exit(127);
-        for (size_t i = 0; environ[i] != NULL;) {
-            if (strncmp(environ[i], "WSA_RELAY_", 10) == 0) {
-                char name[256];
-                size_t n = strcspn(environ[i], "=");
-
-                snprintf(name, sizeof(name), "%.*s", (int)n, environ[i]);
-                unsetenv(name);
-            } else {
-                i++;
-            }
-        }
-        /* under AddressSanitizer, as the harness does for every child */
-        setenv("LSAN_OPTIONS", "suppressions=" LSAN_SUPP, 0);
+        h_clean_env();
         execv(argv[0], (char *const *)argv);
         _exit(127);
     }

@@ -17,8 +17,6 @@
 #include <cmocka.h>
 #include "harness.h"
 
-extern char **environ;
-
 #define SHAPES TEST_DATA_DIR "/own-shapes.log"
 
 static char *slurp(const char *path)
@@ -442,18 +440,6 @@ int main(void)
     };
 
     /* the children run with this environment: no setting of the caller's may leak in */
-    for (size_t i = 0; environ[i] != NULL;) {
-        if (strncmp(environ[i], "WSA_RELAY_", 10) == 0) {
-            char name[128];
-            size_t len = strcspn(environ[i], "=");
-
-            snprintf(name, sizeof(name), "%.*s", (int)len, environ[i]);
-            unsetenv(name);
-            continue;
-        }
-        i++;
-    }
-    if (getenv("LSAN_OPTIONS") == NULL)
-        setenv("LSAN_OPTIONS", "suppressions=" TEST_DATA_DIR "/../lsan.supp", 1);
+    h_clean_env();
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -37,9 +37,6 @@
 #include <zlib.h>
 #include "harness.h"
 
-extern char **environ;
-
-#define LSAN_SUPP       TEST_DATA_DIR "/../lsan.supp"
 #define MAX_LINES       400000
 #define BARRIER_0       390000 /* line numbers of barriers: above every other line */
 #define MAX_GROUPS      200
@@ -184,16 +181,7 @@ static void start(fx_t *f)
 
         if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0 || dup2(fd, STDERR_FILENO) < 0)
             _exit(127);
-        for (size_t i = 0; environ[i] != NULL;) {
-            if (strncmp(environ[i], "WSA_RELAY_", 10) == 0) {
-                char name[256];
-                snprintf(name, sizeof(name), "%.*s", (int)strcspn(environ[i], "="), environ[i]);
-                unsetenv(name);
-            } else {
-                i++;
-            }
-        }
-        setenv("LSAN_OPTIONS", "suppressions=" LSAN_SUPP, 0);
+        h_clean_env();
         execv(argv[0], (char *const *)argv);
         _exit(127);
     }
