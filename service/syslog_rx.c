@@ -33,7 +33,10 @@
 #define DRAIN_READS        16  /* reads per socket at the stop (UDP: bursts) */
 #define WARN_SLOTS         64
 #define WARN_EVERY_MS      60000
-#define ACCEPT_PAUSE_MS    1000 /* how long a listener rests when accept has no descriptor */
+/* refusal lines a minute over every address: the per-address memory is only WARN_SLOTS
+ * long, and forged or rotating sources would otherwise get a line each */
+#define REFUSE_LINES_PER_MIN 10
+#define ACCEPT_PAUSE_MS      1000 /* how long a listener rests when accept has no descriptor */
 /* a peer that vanished (powered off, cable pulled) is found in 60 + 6 * 10 s */
 #define KEEPALIVE_IDLE_S  60
 #define KEEPALIVE_INTVL_S 10
@@ -72,6 +75,9 @@ typedef struct rx {
     size_t nconns;
     warn_slot_t warned[WARN_SLOTS];
     int next_warn;
+    int64_t refuse_window_ms; /* when the current minute of refusal lines began */
+    int refuse_lines;         /* refusal lines logged in it */
+    int64_t refuse_unlogged;  /* refusals that would have had a line beyond the cap */
     accept_rest_t rest[SYSLOG_RX_MAX_LISTENERS];
     char *buf;              /* one read's bytes */
     int64_t drops_read_ms;  /* when /proc was last read for drop counts */
@@ -210,7 +216,23 @@ static int open_listener(rx_t *r, const syslog_rx_addr_t *a, syslog_rx_listener_
     return 0;
 }
 
-/* Counts a sender outside the allowlist; logs it at most once a minute per address. */
+/* Ends a minute of refusal lines: one line for what the cap kept out of the log. */
+static void refusals_tick(rx_t *r, int64_t now, int force)
+{
+    if (!force && now - r->refuse_window_ms < WARN_EVERY_MS)
+        return;
+    if (r->refuse_unlogged > 0)
+        log_msg(LOG_LEVEL_WARN, "syslog",
+                "%" PRId64 " more refusals not logged (at most %d refusal lines a minute); "
+                "syslog_listeners counts every one",
+                r->refuse_unlogged, REFUSE_LINES_PER_MIN);
+    r->refuse_window_ms = now;
+    r->refuse_lines = 0;
+    r->refuse_unlogged = 0;
+}
+
+/* Counts a sender outside the allowlist; logs it at most once a minute per address and
+ * REFUSE_LINES_PER_MIN times a minute in all. */
 static void refuse(rx_t *r, syslog_rx_listener_t *l, const struct sockaddr *peer, const char *what)
 {
     int family;
@@ -232,6 +254,14 @@ static void refuse(rx_t *r, syslog_rx_listener_t *l, const struct sockaddr *peer
         w->quiet++;
         return;
     }
+    refusals_tick(r, now, 0);
+    if (r->refuse_lines >= REFUSE_LINES_PER_MIN) {
+        r->refuse_unlogged++;
+        if (w != NULL)
+            w->quiet++;
+        return;
+    }
+    r->refuse_lines++;
     if (w == NULL) {
         w = &r->warned[r->next_warn];
         r->next_warn = (r->next_warn + 1) % WARN_SLOTS;
@@ -633,6 +663,7 @@ static int loop(rx_t *r)
         }
         /* loss and refusals are stored within a second too, even with no message to carry */
         poll_drops(r, util_monotonic_ms(), 0);
+        refusals_tick(r, util_monotonic_ms(), 0);
         for (size_t i = 0; !r->sink.in_batch && i < r->nls; i++) {
             if (r->ls[i].dropped > 0 || r->ls[i].refused > 0) {
                 if (syslog_rx__begin(&r->sink) != 0)
@@ -691,7 +722,9 @@ int syslog_rx_run(store_t *st, const syslog_rx_opts_t *opts, load_counts_t *coun
         store_rollback(st);
         goto out;
     }
+    r->refuse_window_ms = util_monotonic_ms();
     rc = loop(r);
+    refusals_tick(r, util_monotonic_ms(), 1);
     for (size_t i = 0; i < r->nls; i++) {
         if (r->ls[i].dropped_all > 0 || r->ls[i].refused_all > 0)
             log_msg(LOG_LEVEL_INFO, "syslog",

@@ -1106,6 +1106,44 @@ static void test_idle_timeout(void **state)
     rx_cleanup(&r);
 }
 
+/*
+ * Datagrams from 100 addresses outside the allowlist (127.0.0.2 to 127.0.0.101): at most
+ * 10 refusal lines and one saying how many more there were (90), while the listener's
+ * refused count is exact in the database and in `wsa-relay appliances --json`.
+ */
+static void test_refusal_cap(void **state)
+{
+    static const char *const env[] = {"WSA_RELAY_SYSLOG_ALLOW=127.0.0.1", NULL};
+    char m[512], src[16], expected[512], *log, *out;
+    rx_t r = {0};
+    (void)state;
+
+    rx_start(&r, env, NULL);
+    fmt(m, sizeof(m), "<13>Nov 14 22:13:20 forged " LINE_FMT, "192.0.2.66");
+    for (int i = 2; i <= 101; i++)
+        send_udp(r.udp_port, fmt(src, sizeof(src), "127.0.0.%d", i), m, strlen(m));
+    fmt(expected, sizeof(expected), "udp://127.0.0.1:%d|100\n", r.udp_port);
+    wait_for(&r, "SELECT address, refused FROM syslog_listeners WHERE address LIKE 'udp:%'",
+             expected);
+    stop_expecting(&r, "read=0 stored=0 warned=0 rejected=0 skipped=0\n");
+    log = slurp(r.err);
+    assert_int_equal(count_in(log, "refused a datagram from 127.0.0."), 10);
+    assert_non_null(strstr(log, "refused a datagram from 127.0.0.2, "));
+    assert_non_null(strstr(log, "refused a datagram from 127.0.0.11, "));
+    assert_null(strstr(log, "refused a datagram from 127.0.0.12, "));
+    assert_int_equal(count_in(log, "90 more refusals not logged (at most 10 refusal lines a "
+                                   "minute)"),
+                     1);
+    assert_int_equal(count_in(log, "more refusals not logged"), 1);
+    free(log);
+    out = appliances(&r, 1);
+    fmt(expected, sizeof(expected),
+        "\"listener\":\"udp://127.0.0.1:%d\",\"dropped\":0,\"refused\":100,", r.udp_port);
+    assert_non_null(strstr(out, expected));
+    free(out);
+    rx_cleanup(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1123,6 +1161,7 @@ int main(void)
         cmocka_unit_test_teardown(test_accept_starved, teardown),
         cmocka_unit_test_teardown(test_full_table, teardown),
         cmocka_unit_test_teardown(test_idle_timeout, teardown),
+        cmocka_unit_test_teardown(test_refusal_cap, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
