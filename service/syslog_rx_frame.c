@@ -157,8 +157,11 @@ static int drain(syslog_rx_framer_t *fr, syslog_rx_frame_cb cb, void *ctx)
         while (end < b + n && *end != '\n' && *end != '\0')
             end++;
         if (end < b + n && (size_t)(end - b) <= SYSLOG_RX_MAX_MSG) {
-            rc = emit(fr, SYSLOG_RX_FRAME_OK, b, (size_t)(end - b), -1, (size_t)(end - b) + 1, cb,
-                      ctx);
+            size_t mlen = (size_t)(end - b);
+            /* a CR before the LF is a CR LF sender's line end, not part of its message */
+            if (*end == '\n' && mlen > 0 && b[mlen - 1] == '\r')
+                mlen--;
+            rc = emit(fr, SYSLOG_RX_FRAME_OK, b, mlen, -1, (size_t)(end - b) + 1, cb, ctx);
             pos += (size_t)(end - b) + 1;
         } else if (n > SYSLOG_RX_MAX_MSG) {
             rc = emit(fr, SYSLOG_RX_FRAME_OVERSIZE, b, SYSLOG_RX_MAX_MSG, -1, SYSLOG_RX_MAX_MSG, cb,

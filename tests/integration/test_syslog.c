@@ -433,7 +433,7 @@ static void test_tcp_framings(void **state)
     pause_ms(50);
     send_all(fd, buf + 110, len_c - 110);
     wait_for(&r, "SELECT count(*) FROM transactions", "3\n");
-    /* d and e in one write: counted, then delimited with a CR LF */
+    /* d and e in one write: counted, then delimited with a CR LF (the raw line is e alone) */
     fmt(buf, sizeof(buf), "%zu %s%s\r\n", strlen(d), d, e);
     len_e = strlen(e) + 2;
     send_str(fd, buf);
@@ -450,7 +450,7 @@ static void test_tcp_framings(void **state)
         "syslog tcp://127.0.0.1:%d|%zu|wsa-d|192.0.2.14|1700000000125|%zu\n"
         "syslog tcp://127.0.0.1:%d|%zu|wsa-e|192.0.2.15|1700000000125|%zu\n",
         r.tcp_port, strlen(a), r.tcp_port, off_b, strlen(b), r.tcp_port, off_c, strlen(c),
-        r.tcp_port, off_d, strlen(d), r.tcp_port, off_e, strlen(e) + 1);
+        r.tcp_port, off_d, strlen(d), r.tcp_port, off_e, strlen(e));
     wait_for(&r, ROWS_SQL, expected);
     /* the source's offset is every byte taken: e's CR and LF included */
     fmt(expected, sizeof(expected), "%zu|5|0\n", off_e + len_e);
