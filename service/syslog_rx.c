@@ -372,6 +372,11 @@ static int read_udp(rx_t *r, syslog_rx_listener_t *l)
         /* one message a datagram (RFC 5426); some senders end it with an LF or a NUL */
         while (f.len > 0 && (f.data[f.len - 1] == '\n' || f.data[f.len - 1] == '\0'))
             f.len--;
+        /* and some put a NUL before it, as TCP senders do between frames */
+        while (f.len > 0 && f.data[0] == '\0') {
+            f.data++;
+            f.len--;
+        }
         if (f.len > 0 && syslog_rx__message(&r->sink, l, (struct sockaddr *)&peer, &f) != 0)
             return -1;
     }

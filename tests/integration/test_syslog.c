@@ -1144,6 +1144,30 @@ static void test_refusal_cap(void **state)
     rx_cleanup(&r);
 }
 
+/* A datagram led by NUL bytes (as TCP senders put between frames) is its message; the
+ * row's raw line is without them, and the next datagram's offset counts them. */
+static void test_udp_leading_nul(void **state)
+{
+    char m[512], d[520], expected[512];
+    rx_t r = {0};
+    (void)state;
+
+    rx_start(&r, NULL, NULL);
+    fmt(m, sizeof(m), "<13>Nov 14 22:13:20 wsa-n " LINE_FMT, "192.0.2.21");
+    memset(d, 0, 2);
+    memcpy(d + 2, m, strlen(m));
+    send_udp(r.udp_port, NULL, d, strlen(m) + 2);
+    wait_for(&r, "SELECT count(*) FROM transactions", "1\n");
+    send_udp(r.udp_port, NULL, m, strlen(m));
+    fmt(expected, sizeof(expected),
+        "syslog udp://127.0.0.1:%d|0|wsa-n|192.0.2.21|1700000000125|%zu\n"
+        "syslog udp://127.0.0.1:%d|%zu|wsa-n|192.0.2.21|1700000000125|%zu\n",
+        r.udp_port, strlen(m), r.udp_port, strlen(m) + 2, strlen(m));
+    wait_for(&r, ROWS_SQL, expected);
+    stop_expecting(&r, "read=2 stored=2 warned=0 rejected=0 skipped=0\n");
+    rx_cleanup(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1162,6 +1186,7 @@ int main(void)
         cmocka_unit_test_teardown(test_full_table, teardown),
         cmocka_unit_test_teardown(test_idle_timeout, teardown),
         cmocka_unit_test_teardown(test_refusal_cap, teardown),
+        cmocka_unit_test_teardown(test_udp_leading_nul, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
