@@ -149,6 +149,7 @@ int syslog_rx__message(syslog_rx_sink_t *s, syslog_rx_listener_t *l, const struc
      * unique within the source, since every frame takes at least one byte */
     int64_t offset = l->src.offset + (int64_t)f->gap;
     ingest_rec_t rec;
+    syslog_rx_frame_t bomless;
     int rc = 0;
 
     if (syslog_rx__begin(s) != 0)
@@ -181,6 +182,14 @@ int syslog_rx__message(syslog_rx_sink_t *s, syslog_rx_listener_t *l, const struc
     case SYSLOG_RX_FRAME_OK:
     default:
         break;
+    }
+    /* some senders put a UTF-8 byte order mark before the whole message, where RFC 5424
+     * allows one only before its MSG part; the row keeps the message without it */
+    if (f->len > 3 && memcmp(f->data, "\xef\xbb\xbf<", 4) == 0) {
+        bomless = *f;
+        bomless.data += 3;
+        bomless.len -= 3;
+        f = &bomless;
     }
     memset(&rec, 0, sizeof(rec));
     switch (ingest_parse_line(s->parser, f->data, f->len, &rec, reason, sizeof(reason))) {

@@ -1168,6 +1168,34 @@ static void test_udp_leading_nul(void **state)
     rx_cleanup(&r);
 }
 
+/* A UTF-8 byte order mark before <PRI>, on UDP and on TCP: the message is read, and the
+ * row's raw line is without the mark (offsets count it). */
+static void test_bom_before_pri(void **state)
+{
+    char m[512], d[520], expected[1024];
+    rx_t r = {0};
+    int fd;
+    (void)state;
+
+    rx_start(&r, NULL, NULL);
+    fmt(m, sizeof(m), "<13>Nov 14 22:13:20 wsa-bom " LINE_FMT, "192.0.2.22");
+    fmt(d, sizeof(d), "\xef\xbb\xbf%s", m);
+    send_udp(r.udp_port, NULL, d, strlen(d));
+    fd = tcp_open(r.tcp_port, NULL);
+    send_str(fd, d);
+    send_str(fd, "\n");
+    close(fd);
+    fmt(expected, sizeof(expected),
+        "syslog tcp://127.0.0.1:%d|0|wsa-bom|192.0.2.22|1700000000125|%zu\n"
+        "syslog udp://127.0.0.1:%d|0|wsa-bom|192.0.2.22|1700000000125|%zu\n",
+        r.tcp_port, strlen(m), r.udp_port, strlen(m));
+    wait_for(&r, ROWS_SQL, expected);
+    wait_for(&r, "SELECT count(*) FROM transactions WHERE substr(raw, 1, 4) = CAST('<13>' AS BLOB)",
+             "2\n");
+    stop_expecting(&r, "read=2 stored=2 warned=0 rejected=0 skipped=0\n");
+    rx_cleanup(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1187,6 +1215,7 @@ int main(void)
         cmocka_unit_test_teardown(test_idle_timeout, teardown),
         cmocka_unit_test_teardown(test_refusal_cap, teardown),
         cmocka_unit_test_teardown(test_udp_leading_nul, teardown),
+        cmocka_unit_test_teardown(test_bom_before_pri, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
