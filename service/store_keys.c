@@ -5,16 +5,18 @@
  * indexes on text columns put about twenty B-tree searches and as many scattered page
  * writes behind every stored line. Once the indexes outgrow the page cache each of those
  * is a read from the file, and ingest fell from 17,000 lines a second into an empty
- * database to 6,000 by five million rows (bench/RESULTS.md). tx_keys holds the same
- * information as about six short integer entries a row: (part, key, time_ms, id), where
- * key hashes the kind and the value, and part groups rows by id. New rows have the highest
- * ids, so all their entries go into the newest partition's stretch of the tree, which is
- * small enough to stay cached; older partitions are only read.
+ * database to 6,300 by five million rows (bench/RESULTS.md). tx_keys holds the same
+ * information as about five short integer entries a row, (key, time_ms, id): the key's
+ * top bits are the row's partition (its id shifted right), its low bits a hash of the
+ * kind and the value. New rows have the highest ids, so all their entries go into the
+ * newest partition's stretch of the tree, which is small enough to stay cached; older
+ * partitions are only read.
  *
  * A hash can collide, so a key finds candidates, and the query checks each candidate row's
  * real value before it counts (store_query.c). A domain is found without a range scan: a
- * row is entered under its host and under every name between the host and its registered
- * domain, so "example.com" and "a.example.com" each find "www.a.example.com" by equality.
+ * row is entered under its host itself and under every name between the host and its
+ * registered domain, so "example.com" and "a.example.com" each find "www.a.example.com"
+ * by equality.
  */
 #include <stdlib.h>
 #include <string.h>
