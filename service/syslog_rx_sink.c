@@ -53,7 +53,8 @@ static void printable(const char *in, char *out, size_t outlen)
     out[i] = '\0';
 }
 
-/* --appliance, else the sender map, else the syslog host, else the sender's address. */
+/* --appliance, else the sender map, else (without a map) the syslog host, else the sender's
+ * address. */
 static int appliance_of(syslog_rx_sink_t *s, const struct sockaddr *peer, const ingest_rec_t *rec,
                         int64_t *id)
 {
@@ -68,7 +69,10 @@ static int appliance_of(syslog_rx_sink_t *s, const struct sockaddr *peer, const 
         snprintf(name, sizeof(name), "%s", s->opts->appliance);
     else if ((mapped = cfg_sender_name(s->opts->cfg, family, bytes)) != NULL)
         snprintf(name, sizeof(name), "%s", mapped);
-    else if (rec->syslog_host != NULL && rec->syslog_host[0] != '\0')
+    /* with a map, a sender outside it could claim a mapped appliance's name (and add rows
+     * under it) through its syslog host: only the map names appliances then */
+    else if (s->opts->cfg->senders_n == 0 && rec->syslog_host != NULL &&
+             rec->syslog_host[0] != '\0')
         printable(rec->syslog_host, name, sizeof(name));
     else
         syslog_rx__peer_text(peer, name, sizeof(name));

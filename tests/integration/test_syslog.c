@@ -1196,6 +1196,32 @@ static void test_bom_before_pri(void **state)
     rx_cleanup(&r);
 }
 
+/* With WSA_RELAY_APPLIANCES set, a sender outside the map is named by its address, never
+ * by the syslog host it claims (here the mapped appliance's name). */
+static void test_unmapped_sender(void **state)
+{
+    static const char *const env[] = {"WSA_RELAY_APPLIANCES=hq-proxy=127.0.0.1", NULL};
+    char m[512];
+    rx_t r = {0};
+    int fd;
+    (void)state;
+
+    rx_start(&r, env, NULL);
+    fmt(m, sizeof(m), "<13>Nov 14 22:13:20 hq-proxy " LINE_FMT, "192.0.2.31");
+    send_udp(r.udp_port, "127.0.0.2", m, strlen(m));
+    fd = tcp_open(r.tcp_port, "127.0.0.3");
+    send_str(fd, fmt(m, sizeof(m), "<13>Nov 14 22:13:20 hq-proxy " LINE_FMT "\n", "192.0.2.32"));
+    close(fd);
+    fmt(m, sizeof(m), "<13>Nov 14 22:13:20 says-other " LINE_FMT, "192.0.2.33");
+    send_udp(r.udp_port, "127.0.0.1", m, strlen(m));
+    wait_for(&r,
+             "SELECT t.client_ip, a.name FROM transactions t JOIN appliances a"
+             " ON a.id = t.appliance_id ORDER BY t.client_ip",
+             "192.0.2.31|127.0.0.2\n192.0.2.32|127.0.0.3\n192.0.2.33|hq-proxy\n");
+    stop_expecting(&r, "read=3 stored=3 warned=0 rejected=0 skipped=0\n");
+    rx_cleanup(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1216,6 +1242,7 @@ int main(void)
         cmocka_unit_test_teardown(test_refusal_cap, teardown),
         cmocka_unit_test_teardown(test_udp_leading_nul, teardown),
         cmocka_unit_test_teardown(test_bom_before_pri, teardown),
+        cmocka_unit_test_teardown(test_unmapped_sender, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
