@@ -4,17 +4,20 @@
 # grow shows as a falling rate per slice. Generating a slice is not counted.
 #
 # usage: bench/ingest.sh --relay PATH --gen PATH [--rows N] [--slice M] [--max-seconds T]
-#                        [--seed S] [--work DIR] [--keep]
+#                        [--seed S] [--work DIR] [--keep] [--drop-caches]
 #   --rows N         stop after N rows (default 10000000)
 #   --slice M        lines per slice and ingest run (default 1000000)
 #   --max-seconds T  stop after the slice that takes the ingest time past T seconds (default: none)
 #   --work DIR       folder for the database and the slice (default: a new one under /tmp)
 #   --keep           keep the work folder (the database) afterwards
+#   --drop-caches    empty the kernel's page cache before each slice is generated (root
+#                    only): on the virtual machine of bench/RESULTS.md, system time per
+#                    line grows as the page cache fills, whatever the database's size
 # Every run must account for every line: read = stored + warned + rejected + skipped, with
 # nothing rejected or skipped; otherwise the script stops with status 1.
 set -eu
 
-relay= gen= rows=10000000 slice=1000000 max_s=0 seed=1 work= keep=0
+relay= gen= rows=10000000 slice=1000000 max_s=0 seed=1 work= keep=0 drop=0
 start=1700000000 rate=2000
 while [ $# -gt 0 ]; do
     case $1 in
@@ -26,6 +29,7 @@ while [ $# -gt 0 ]; do
     --seed) seed=$2; shift 2 ;;
     --work) work=$2; shift 2 ;;
     --keep) keep=1; shift ;;
+    --drop-caches) drop=1; shift ;;
     *) echo "ingest.sh: unknown argument '$1' (see the head of $0)" >&2; exit 2 ;;
     esac
 done
@@ -68,6 +72,13 @@ while [ "$total" -lt "$rows" ]; do
     [ $((rows - total)) -lt "$n" ] && n=$((rows - total))
     # Each slice continues the log's time where the previous one ended, with its own seed.
     t0=$(awk -v s="$start" -v d="$total" -v r="$rate" 'BEGIN { printf "%d", s + d / r }')
+    if [ "$drop" -eq 1 ]; then
+        sync
+        if ! echo 3 >/proc/sys/vm/drop_caches; then
+            echo "ingest.sh: --drop-caches: cannot write /proc/sys/vm/drop_caches (not root?)" >&2
+            exit 1
+        fi
+    fi
     "$gen" --lines "$n" --seed $((seed + k)) --start "$t0" --rate "$rate" >"$log"
     a=$(now)
     out=$(WSA_RELAY_LOG_LEVEL=warn "$relay" ingest --db "$db" "$log")
