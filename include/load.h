@@ -24,6 +24,9 @@ typedef struct load_counts {
     int64_t skipped;  /* not access records, blank, or already present */
 } load_counts_t;
 
+/** Adds each count of `c` to `to` (a batch's to a run's, a file's to a watcher's). */
+void load_counts_add(load_counts_t *to, const load_counts_t *c);
+
 typedef struct load_opts {
     const char *appliance; /* forced appliance name, or NULL: syslog host, else "default" */
     int batch_lines;       /* lines per transaction; 0 means the default */

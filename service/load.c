@@ -217,7 +217,7 @@ static int handle_line(load_run_t *r, const load_line_t *line)
     return rc;
 }
 
-static void add_counts(load_counts_t *to, const load_counts_t *c)
+void load_counts_add(load_counts_t *to, const load_counts_t *c)
 {
     to->read += c->read;
     to->stored += c->stored;
@@ -295,7 +295,7 @@ static int finish_batch(load_run_t *r, load_counts_t *counts)
         return fail_read(r);
     if (store_source_update(r->st, &r->src) != 0 || store_commit(r->st) != 0)
         return fail_store(r);
-    add_counts(counts, &r->batch);
+    load_counts_add(counts, &r->batch);
     memset(&r->batch, 0, sizeof(r->batch));
     return 0;
 }

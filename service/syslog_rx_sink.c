@@ -238,11 +238,7 @@ int syslog_rx__commit(syslog_rx_sink_t *s, syslog_rx_listener_t *ls, size_t n)
         ls[i].dropped = 0;
         ls[i].refused = 0;
     }
-    s->counts->read += s->batch.read;
-    s->counts->stored += s->batch.stored;
-    s->counts->warned += s->batch.warned;
-    s->counts->rejected += s->batch.rejected;
-    s->counts->skipped += s->batch.skipped;
+    load_counts_add(s->counts, &s->batch);
     memset(&s->batch, 0, sizeof(s->batch));
     return 0;
 fail:

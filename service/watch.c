@@ -75,15 +75,6 @@ typedef struct watch_loop {
     size_t errlen;
 } watch_loop_t;
 
-static void add_counts(load_counts_t *to, const load_counts_t *c)
-{
-    to->read += c->read;
-    to->stored += c->stored;
-    to->warned += c->warned;
-    to->rejected += c->rejected;
-    to->skipped += c->skipped;
-}
-
 /*
  * load_source leaves the unterminated last line of a plain file modified less than
  * LOAD_SETTLE_S ago for later. When the writer completes it the file changes and is loaded
@@ -145,14 +136,14 @@ static int load_one(watch_loop_t *w, watch_file_t *f)
     }
     w->fatal = 0;
     if (load_source(w->st, path, &w->lopts, &c, w->err, w->errlen) != 0) {
-        add_counts(w->counts, &c);
+        load_counts_add(w->counts, &c);
         if (w->fatal)
             return -1;
         /* tried again only when the file changes, so this is said once per change */
         log_msg(LOG_LEVEL_WARN, "watch", "%s (tried again when the file changes)", w->err);
         return 0;
     }
-    add_counts(w->counts, &c);
+    load_counts_add(w->counts, &c);
     log_msg(LOG_LEVEL_INFO, "watch",
             "%s: read=%" PRId64 " stored=%" PRId64 " warned=%" PRId64 " rejected=%" PRId64
             " skipped=%" PRId64,
