@@ -19,8 +19,21 @@
 #define CFG_ERR_LEN              256
 
 typedef enum {
-    CFG_AUTH_SECRET = 0,
+    CFG_AUTH_SECRET = 0, /* HS256 with the shared secret */
+    CFG_AUTH_JWKS,       /* the platform's signed tokens, keys from the token's jwks_host */
 } cfg_auth_mode_t;
+
+/* Token algorithms jwks mode may accept (WSA_RELAY_JWT_ALGS); the token never chooses. */
+enum {
+    CFG_ALG_RS256 = 1u << 0,
+    CFG_ALG_RS384 = 1u << 1,
+    CFG_ALG_RS512 = 1u << 2,
+    CFG_ALG_ES256 = 1u << 3,
+};
+
+#define CFG_JWKS_HOSTS_MAX          64
+#define CFG_DEFAULT_JWKS_REFRESH_S  60
+#define CFG_DEFAULT_JWKS_TIMEOUT_MS 5000
 
 /* One range of addresses: an IPv4 or IPv6 network and its prefix length. */
 typedef struct cfg_net {
@@ -61,6 +74,18 @@ typedef struct cfg {
                           kernel's default */
     int syslog_idle_s; /* WSA_RELAY_SYSLOG_IDLE_S, 1..86400: a TCP sender silent this long is
                           closed; default 600 */
+    /* WSA_RELAY_JWKS_HOSTS, comma-separated: the jwks_host values a token may name, each
+     * lower-case "host" or "host:port" ("[v6addr]:port"); default the three regional hosts */
+    char **jwks_hosts;
+    size_t jwks_hosts_n;
+    char *jwks_file;     /* WSA_RELAY_JWKS_FILE: keys from this file instead of the host */
+    char *jwks_url;      /* WSA_RELAY_JWKS_URL: keys from this http(s) URL instead */
+    char *jwks_ca;       /* WSA_RELAY_JWKS_CA: a PEM CA bundle for https; NULL: the system's */
+    int jwks_refresh_s;  /* WSA_RELAY_JWKS_REFRESH, 1..86400: least time between fetches of
+                            one source that an unknown kid may cause; default 60 */
+    int jwks_timeout_ms; /* WSA_RELAY_JWKS_TIMEOUT_MS, 100..60000: a whole fetch; default 5000 */
+    unsigned jwt_algs;   /* WSA_RELAY_JWT_ALGS, comma-separated names: CFG_ALG_* bits;
+                            default CFG_ALG_RS256 */
 } cfg_t;
 
 /** Fills `cfg` with the defaults. */
@@ -83,7 +108,8 @@ int cfg_load_env(cfg_t *cfg, char *err, size_t errlen);
 int cfg_set(cfg_t *cfg, const char *name, const char *value, char *err, size_t errlen);
 
 /**
- * Checks what the server needs beyond valid values (a secret long enough for the mode).
+ * Checks what the server needs beyond valid values: in secret mode a secret long enough; in
+ * jwks mode WSA_RELAY_PUBLIC_URL (the audience) and at most one of JWKS_FILE and JWKS_URL.
  * Returns 0, or -1 with a message in `err`.
  */
 int cfg_check_serve(const cfg_t *cfg, char *err, size_t errlen);
@@ -93,6 +119,12 @@ int cfg_check_serve(const cfg_t *cfg, char *err, size_t errlen);
  * An IPv4-mapped IPv6 address (::ffff:a.b.c.d) is taken as its IPv4 address.
  */
 int cfg_syslog_allowed(const cfg_t *cfg, int family, const void *addr);
+
+/**
+ * 1 when a token's jwks_host (`len` bytes, not NUL-terminated, any case) is exactly one of
+ * WSA_RELAY_JWKS_HOSTS. Decides with no network request.
+ */
+int cfg_jwks_host_allowed(const cfg_t *cfg, const char *host, size_t len);
 
 /** The appliance WSA_RELAY_APPLIANCES names for an address (mapped as above), or NULL. */
 const char *cfg_sender_name(const cfg_t *cfg, int family, const void *addr);
