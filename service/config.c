@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "config.h"
+#include "config_priv.h"
 #include "log.h"
 
 #define MAX_THREADS     64
@@ -38,7 +39,8 @@ void cfg_init(cfg_t *cfg)
         cfg->syslog_allow[1] = (cfg_net_t){.family = AF_INET6, .addr = {[15] = 1}, .prefix = 128};
         cfg->syslog_allow_n = 2;
     }
-    if (cfg->db_path == NULL || cfg->listen_host == NULL || cfg->syslog_allow == NULL) {
+    if (cfg->db_path == NULL || cfg->listen_host == NULL || cfg->syslog_allow == NULL ||
+        cfg_jwks_init(cfg) != 0) {
         log_msg(LOG_LEVEL_ERROR, "config", "out of memory");
         abort();
     }
@@ -64,6 +66,7 @@ void cfg_free(cfg_t *cfg)
     for (size_t i = 0; i < cfg->senders_n; i++)
         free(cfg->senders[i].name);
     free(cfg->senders);
+    cfg_jwks_free(cfg);
     memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -432,6 +435,8 @@ static const int_setting_t int_settings[] = {
     {"WSA_RELAY_REQUEST_BUDGET_MS", offsetof(cfg_t, request_budget_ms), 100, 60000, "milliseconds"},
     {"WSA_RELAY_SYSLOG_RCVBUF", offsetof(cfg_t, syslog_rcvbuf), 0, 256L * 1024 * 1024, "bytes"},
     {"WSA_RELAY_SYSLOG_IDLE_S", offsetof(cfg_t, syslog_idle_s), 1, 86400, "seconds"},
+    {"WSA_RELAY_JWKS_REFRESH", offsetof(cfg_t, jwks_refresh_s), 1, 86400, "seconds"},
+    {"WSA_RELAY_JWKS_TIMEOUT_MS", offsetof(cfg_t, jwks_timeout_ms), 100, 60000, "milliseconds"},
 };
 
 /* Sets a whole-number setting; 1 when `name` is not one of them. */
@@ -464,6 +469,8 @@ int cfg_set(cfg_t *cfg, const char *name, const char *value, char *err, size_t e
     }
     if ((rc = set_int(cfg, name, value, err, errlen)) <= 0)
         return rc;
+    if ((rc = cfg_set_jwks(cfg, name, value, err, errlen)) <= 0)
+        return rc;
     if (strcmp(name, "WSA_RELAY_DB") == 0)
         return set_string(&cfg->db_path, value);
     if (strcmp(name, "WSA_RELAY_LISTEN") == 0)
@@ -474,12 +481,10 @@ int cfg_set(cfg_t *cfg, const char *name, const char *value, char *err, size_t e
             return 0;
         }
         if (strcmp(value, "jwks") == 0) {
-            snprintf(err, errlen,
-                     "WSA_RELAY_AUTH_MODE: jwks is not available in this version; "
-                     "use secret");
-            return -1;
+            cfg->auth_mode = CFG_AUTH_JWKS;
+            return 0;
         }
-        snprintf(err, errlen, "WSA_RELAY_AUTH_MODE: expected secret; got \"%s\"", value);
+        snprintf(err, errlen, "WSA_RELAY_AUTH_MODE: expected secret or jwks; got \"%s\"", value);
         return -1;
     }
     if (strcmp(name, "WSA_RELAY_SECRET") == 0) {
@@ -537,12 +542,14 @@ int cfg_set(cfg_t *cfg, const char *name, const char *value, char *err, size_t e
 /* Every variable cfg_load_env reads, in the order applied (SECRET_FILE after SECRET so
  * that a file, the safer channel, wins when both are set). */
 static const char *const env_names[] = {
-    "WSA_RELAY_LOG_LEVEL",     "WSA_RELAY_DB",         "WSA_RELAY_LISTEN",
-    "WSA_RELAY_AUTH_MODE",     "WSA_RELAY_SECRET",     "WSA_RELAY_SECRET_FILE",
-    "WSA_RELAY_PUBLIC_URL",    "WSA_RELAY_REFER_URL",  "WSA_RELAY_VERDICT_DAYS",
-    "WSA_RELAY_THREADS",       "WSA_RELAY_WBRS_BLOCK", "WSA_RELAY_REQUEST_BUDGET_MS",
-    "WSA_RELAY_SYSLOG_ALLOW",  "WSA_RELAY_APPLIANCES", "WSA_RELAY_SYSLOG_RCVBUF",
-    "WSA_RELAY_SYSLOG_IDLE_S",
+    "WSA_RELAY_LOG_LEVEL",       "WSA_RELAY_DB",         "WSA_RELAY_LISTEN",
+    "WSA_RELAY_AUTH_MODE",       "WSA_RELAY_SECRET",     "WSA_RELAY_SECRET_FILE",
+    "WSA_RELAY_PUBLIC_URL",      "WSA_RELAY_REFER_URL",  "WSA_RELAY_VERDICT_DAYS",
+    "WSA_RELAY_THREADS",         "WSA_RELAY_WBRS_BLOCK", "WSA_RELAY_REQUEST_BUDGET_MS",
+    "WSA_RELAY_SYSLOG_ALLOW",    "WSA_RELAY_APPLIANCES", "WSA_RELAY_SYSLOG_RCVBUF",
+    "WSA_RELAY_SYSLOG_IDLE_S",   "WSA_RELAY_JWKS_HOSTS", "WSA_RELAY_JWKS_FILE",
+    "WSA_RELAY_JWKS_URL",        "WSA_RELAY_JWKS_CA",    "WSA_RELAY_JWKS_REFRESH",
+    "WSA_RELAY_JWKS_TIMEOUT_MS", "WSA_RELAY_JWT_ALGS",
 };
 
 int cfg_load_env(cfg_t *cfg, char *err, size_t errlen)
@@ -560,6 +567,8 @@ int cfg_load_env(cfg_t *cfg, char *err, size_t errlen)
 
 int cfg_check_serve(const cfg_t *cfg, char *err, size_t errlen)
 {
+    if (cfg->auth_mode == CFG_AUTH_JWKS)
+        return cfg_check_jwks(cfg, err, errlen);
     if (cfg->secret == NULL) {
         snprintf(err, errlen,
                  "WSA_RELAY_SECRET: not set; secret mode needs a shared secret of "

@@ -106,7 +106,7 @@ static void test_urls_and_modes(void **state)
                         "\"https://wsa.example/track\"");
     assert_string_equal(try_set(&cfg, "WSA_RELAY_AUTH_MODE", "secret"), "");
     assert_string_equal(try_set(&cfg, "WSA_RELAY_AUTH_MODE", "none"),
-                        "WSA_RELAY_AUTH_MODE: expected secret; got \"none\"");
+                        "WSA_RELAY_AUTH_MODE: expected secret or jwks; got \"none\"");
     assert_string_equal(try_set(&cfg, "WSA_RELAY_THREADS", "0"),
                         "WSA_RELAY_THREADS: expected a number from 1 to 64; got \"0\"");
     assert_string_equal(try_set(&cfg, "WSA_RELAY_WBRS_BLOCK", "-11"),
@@ -341,14 +341,170 @@ static void test_env_precedence(void **state)
     unsetenv("WSA_RELAY_REFER_URL");
 }
 
+static void test_jwks_defaults(void **state)
+{
+    cfg_t cfg;
+
+    cfg_init(&cfg);
+    assert_int_equal(cfg.auth_mode, CFG_AUTH_SECRET);
+    assert_int_equal(cfg.jwks_hosts_n, 3);
+    assert_string_equal(cfg.jwks_hosts[0], "visibility.amp.cisco.com");
+    assert_string_equal(cfg.jwks_hosts[1], "visibility.eu.amp.cisco.com");
+    assert_string_equal(cfg.jwks_hosts[2], "visibility.apjc.amp.cisco.com");
+    assert_int_equal(cfg.jwks_refresh_s, 60);
+    assert_int_equal(cfg.jwks_timeout_ms, 5000);
+    assert_int_equal(cfg.jwt_algs, CFG_ALG_RS256);
+    assert_null(cfg.jwks_file);
+    assert_null(cfg.jwks_url);
+    assert_null(cfg.jwks_ca);
+    assert_string_equal(try_set(&cfg, "WSA_RELAY_AUTH_MODE", "jwks"), "");
+    assert_int_equal(cfg.auth_mode, CFG_AUTH_JWKS);
+    cfg_free(&cfg);
+}
+
+static int host_allowed(const cfg_t *cfg, const char *host)
+{
+    return cfg_jwks_host_allowed(cfg, host, strlen(host));
+}
+
+static void test_jwks_hosts(void **state)
+{
+    cfg_t cfg;
+
+    cfg_init(&cfg);
+    /* the defaults, in any case, and nothing that merely starts or ends like one */
+    assert_true(host_allowed(&cfg, "visibility.eu.amp.cisco.com"));
+    assert_true(host_allowed(&cfg, "VISIBILITY.amp.Cisco.com"));
+    assert_false(host_allowed(&cfg, "visibility.amp.cisco.com.evil.example"));
+    assert_false(host_allowed(&cfg, "evil.visibility.amp.cisco.com"));
+    assert_false(host_allowed(&cfg, "visibility.amp.cisco.com:443"));
+    assert_false(host_allowed(&cfg, "visibility.amp.cisco.com/"));
+    assert_false(host_allowed(&cfg, ""));
+    /* the length is the caller's: a prefix of the token's bytes is not the host */
+    assert_false(cfg_jwks_host_allowed(&cfg, "visibility.amp.cisco.com.x", 25));
+    assert_true(cfg_jwks_host_allowed(&cfg, "visibility.amp.cisco.com.x", 24));
+
+    assert_string_equal(
+        try_set(&cfg, "WSA_RELAY_JWKS_HOSTS", " 127.0.0.1:8443 , Relay-1.Example,[::1]:9443,[::1]"),
+        "");
+    assert_int_equal(cfg.jwks_hosts_n, 4);
+    assert_string_equal(cfg.jwks_hosts[0], "127.0.0.1:8443");
+    assert_string_equal(cfg.jwks_hosts[1], "relay-1.example");
+    assert_string_equal(cfg.jwks_hosts[2], "[::1]:9443");
+    assert_string_equal(cfg.jwks_hosts[3], "[::1]");
+    assert_true(host_allowed(&cfg, "127.0.0.1:8443"));
+    assert_false(host_allowed(&cfg, "127.0.0.1"));
+    assert_false(host_allowed(&cfg, "127.0.0.1:8444"));
+    assert_false(host_allowed(&cfg, "visibility.amp.cisco.com"));
+
+    /* nothing that could add a path, credentials or a scheme to the fetch URL */
+    const char *bad[] = {"evil.example/x",
+                         "user@evil.example",
+                         "https://h.example",
+                         "h.example:0",
+                         "h.example:65536",
+                         "h.example:08443",
+                         "h.example:",
+                         "-h.example",
+                         "h-.example",
+                         "h..example",
+                         "[::1]x",
+                         "[zz::1]:80",
+                         "h.example,",
+                         "a,,b",
+                         "h_x.example",
+                         "h.example?x=1",
+                         "h.example#f",
+                         "h .example"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        const char *e = try_set(&cfg, "WSA_RELAY_JWKS_HOSTS", bad[i]);
+        assert_true(strncmp(e, "WSA_RELAY_JWKS_HOSTS: ", 22) == 0);
+        /* a refused value leaves the list as it was */
+        assert_int_equal(cfg.jwks_hosts_n, 4);
+    }
+    assert_string_equal(try_set(&cfg, "WSA_RELAY_JWKS_HOSTS", "a.example,b/c"),
+                        "WSA_RELAY_JWKS_HOSTS: expected comma-separated host names or addresses, "
+                        "each with an optional :port (e.g. visibility.amp.cisco.com or "
+                        "127.0.0.1:8443); entry 2 is \"b/c\"");
+    cfg_free(&cfg);
+}
+
+static void test_jwks_algs_and_sources(void **state)
+{
+    char dir[] = "/tmp/wsa-cfg-XXXXXX", path[64], err[CFG_ERR_LEN];
+    FILE *f;
+    cfg_t cfg;
+
+    cfg_init(&cfg);
+    assert_string_equal(try_set(&cfg, "WSA_RELAY_JWT_ALGS", "RS256,ES256"), "");
+    assert_int_equal(cfg.jwt_algs, CFG_ALG_RS256 | CFG_ALG_ES256);
+    assert_string_equal(try_set(&cfg, "WSA_RELAY_JWT_ALGS", "RS512"), "");
+    assert_int_equal(cfg.jwt_algs, CFG_ALG_RS512);
+    assert_string_equal(try_set(&cfg, "WSA_RELAY_JWT_ALGS", "RS256,HS256"),
+                        "WSA_RELAY_JWT_ALGS: expected a comma-separated list of RS256, RS384, "
+                        "RS512 and ES256; got \"HS256\"");
+    assert_true(try_set(&cfg, "WSA_RELAY_JWT_ALGS", "none")[0] != '\0');
+    assert_true(try_set(&cfg, "WSA_RELAY_JWT_ALGS", "rs256")[0] != '\0');
+    assert_true(try_set(&cfg, "WSA_RELAY_JWT_ALGS", "RS256,")[0] != '\0');
+    assert_int_equal(cfg.jwt_algs, CFG_ALG_RS512);
+
+    assert_string_equal(try_set(&cfg, "WSA_RELAY_JWKS_REFRESH", "0"),
+                        "WSA_RELAY_JWKS_REFRESH: expected seconds from 1 to 86400; got \"0\"");
+    assert_string_equal(try_set(&cfg, "WSA_RELAY_JWKS_TIMEOUT_MS", "250"), "");
+    assert_int_equal(cfg.jwks_timeout_ms, 250);
+    assert_string_equal(try_set(&cfg, "WSA_RELAY_JWKS_URL", "ftp://keys.example/jwks"),
+                        "WSA_RELAY_JWKS_URL: expected an http:// or https:// URL; got "
+                        "\"ftp://keys.example/jwks\"");
+    assert_true(try_set(&cfg, "WSA_RELAY_JWKS_URL", "https:///jwks")[0] != '\0');
+    assert_string_equal(try_set(&cfg, "WSA_RELAY_JWKS_URL", "https://keys.example/jwks"), "");
+    assert_string_equal(cfg.jwks_url, "https://keys.example/jwks");
+
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/none.json", dir);
+    assert_string_equal(try_set(&cfg, "WSA_RELAY_JWKS_CA", path),
+                        strcat(strcat(strcpy(err, "WSA_RELAY_JWKS_CA: cannot open "), path),
+                               ": No such file or directory"));
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("{\"keys\":[]}", f);
+    fclose(f);
+    assert_string_equal(try_set(&cfg, "WSA_RELAY_JWKS_FILE", path), "");
+    assert_string_equal(cfg.jwks_file, path);
+
+    /* serving in jwks mode needs the audience, and one key source at most */
+    assert_string_equal(try_set(&cfg, "WSA_RELAY_AUTH_MODE", "jwks"), "");
+    assert_int_equal(cfg_check_serve(&cfg, err, sizeof(err)), -1);
+    assert_true(strncmp(err, "WSA_RELAY_PUBLIC_URL: not set; jwks mode", 40) == 0);
+    assert_string_equal(try_set(&cfg, "WSA_RELAY_PUBLIC_URL", "https://relay.example/"), "");
+    assert_int_equal(cfg_check_serve(&cfg, err, sizeof(err)), -1);
+    assert_string_equal(err, "WSA_RELAY_JWKS_FILE and WSA_RELAY_JWKS_URL: set one key source, "
+                             "not both");
+    free(cfg.jwks_url);
+    cfg.jwks_url = NULL;
+    /* no secret is needed in jwks mode */
+    assert_null(cfg.secret);
+    assert_int_equal(cfg_check_serve(&cfg, err, sizeof(err)), 0);
+    unlink(path);
+    rmdir(dir);
+    cfg_free(&cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),           cmocka_unit_test(test_listen),
-        cmocka_unit_test(test_verdict_days),       cmocka_unit_test(test_urls_and_modes),
-        cmocka_unit_test(test_secret_rules),       cmocka_unit_test(test_secret_file),
-        cmocka_unit_test(test_secret_file_limits), cmocka_unit_test(test_env_precedence),
-        cmocka_unit_test(test_syslog_allow),       cmocka_unit_test(test_appliance_senders),
+        cmocka_unit_test(test_jwks_defaults),
+        cmocka_unit_test(test_jwks_hosts),
+        cmocka_unit_test(test_jwks_algs_and_sources),
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_listen),
+        cmocka_unit_test(test_verdict_days),
+        cmocka_unit_test(test_urls_and_modes),
+        cmocka_unit_test(test_secret_rules),
+        cmocka_unit_test(test_secret_file),
+        cmocka_unit_test(test_secret_file_limits),
+        cmocka_unit_test(test_env_precedence),
+        cmocka_unit_test(test_syslog_allow),
+        cmocka_unit_test(test_appliance_senders),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
