@@ -1,6 +1,7 @@
 /*
  * auth_jwt.c - splitting and decoding a compact JWS, with no trust in anything it says.
  */
+#include <stdlib.h>
 #include <string.h>
 #include "auth.h"
 #include "auth_priv.h"
@@ -63,9 +64,13 @@ int auth_jwt_parse(const char *token, size_t len, auth_jwt_t *out)
     if (!time_claim_ok(out->payload, "exp") || !time_claim_ok(out->payload, "nbf"))
         goto fail;
 
+    /* an RSA signature is as long as its modulus, up to 512 bytes and more: kept whole */
+    out->sig = malloc(sig_len > 0 ? (size_t)sig_len : 1);
+    if (out->sig == NULL)
+        goto fail;
+    memcpy(out->sig, buf, (size_t)sig_len);
     out->signed_len = (size_t)(d2 - token);
     out->sig_len = (size_t)sig_len;
-    memcpy(out->sig, buf, out->sig_len < sizeof(out->sig) ? out->sig_len : sizeof(out->sig));
     return 0;
 
 fail:
@@ -77,6 +82,9 @@ void auth_jwt_free(auth_jwt_t *jwt)
 {
     json_decref(jwt->header);
     json_decref(jwt->payload);
+    free(jwt->sig);
     jwt->header = NULL;
     jwt->payload = NULL;
+    jwt->sig = NULL;
+    jwt->sig_len = 0;
 }
