@@ -36,24 +36,32 @@ typedef struct http_worker {
     store_t *store; /* this thread's read-only connection */
     auth_conf_t auth;
     unsigned inflight; /* requests received and not yet disposed (graceful stop waits for 0) */
+    /* jwks mode: an eventfd subscribed to the key cache (-1 otherwise), the loop's watch on
+     * it, and the calls parked until a key set fetch ends */
+    int jwks_fd;
+    h2o_socket_t *jwks_sock;
+    h2o_linklist_t parked;
 } http_worker_t;
 
+typedef struct http_call http_call_t;
+typedef int (*http_handler_fn)(http_call_t *call);
+
 /* One request to a route; allocated from req->pool. */
-typedef struct http_call {
+struct http_call {
     h2o_req_t *req;
     http_worker_t *worker;
-    auth_claims_t claims; /* valid when the route requires authentication */
-    int64_t deadline_ms;  /* util_monotonic_ms() at which the request budget runs out */
-    json_t *warnings;     /* entries {"type":"warning","code","message"} added to the reply */
-} http_call_t;
+    auth_claims_t claims;  /* valid when the route requires authentication */
+    int64_t deadline_ms;   /* util_monotonic_ms() at which the request budget runs out */
+    json_t *warnings;      /* entries {"type":"warning","code","message"} added to the reply */
+    http_handler_fn fn;    /* the route's handler, called once the request is authenticated */
+    h2o_linklist_t parked; /* in worker->parked while authentication waits for a key set */
+};
 
 /* Observables of a request body: validated, de-duplicated, supported types only. */
 typedef struct http_obs_list {
     obs_t *items; /* allocated from req->pool, keys prepared with obs_prepare */
     size_t n;
 } http_obs_list_t;
-
-typedef int (*http_handler_fn)(http_call_t *call);
 
 /*
  * What a reply may still take while a handler builds it: sightings up to a cap, and time
@@ -113,6 +121,19 @@ void http_reply_raw(h2o_req_t *req, int status, const char *content_type, const 
  */
 h2o_handler_t *http_register(h2o_pathconf_t *pathconf);
 void http_attach_worker(h2o_context_t *ctx, h2o_handler_t *handler, http_worker_t *worker);
+
+/**
+ * jwks mode: watches worker->jwks_fd (already subscribed with jwks_subscribe) on the worker's
+ * loop; each time it is written to, the calls parked on a key set fetch are authenticated
+ * again, and answered or handed to their route's handler.
+ */
+void http_watch_jwks(http_worker_t *worker, h2o_loop_t *loop);
+
+/**
+ * Unsubscribes worker->jwks_fd from the key cache and closes it (with its watch); calls
+ * still parked stay parked. For the worker's thread, after its graceful drain.
+ */
+void http_unwatch_jwks(http_worker_t *worker);
 
 /* openapi.yaml, compiled in by CMake (generated/openapi_yaml.c). */
 extern const char http_openapi_yaml[];

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 #include "http.h"
 #include "log.h"
 #include "util.h"
@@ -160,6 +161,9 @@ static void on_call_dispose(void *p)
 {
     http_call_t *call = p;
 
+    /* a request freed while parked (the client went away) must leave the worker's list */
+    if (h2o_linklist_is_linked(&call->parked))
+        h2o_linklist_unlink(&call->parked);
     json_decref(call->warnings);
     call->worker->inflight--;
 }
@@ -173,9 +177,14 @@ static void log_refused(h2o_req_t *req, auth_result_t r)
     log_msg(LOG_LEVEL_INFO, "http", "%s: %s", what, auth_message(r));
 }
 
+/*
+ * 0 when the request may go on to its handler; -1 when it was refused (and answered); 1 when
+ * it waits in the worker's parked list for a key set fetch to end.
+ */
 static int authenticate_or_reply(http_call_t *call)
 {
     h2o_req_t *req = call->req;
+    http_worker_t *worker = call->worker;
     ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
     const char *header = NULL;
     size_t header_len = 0;
@@ -185,13 +194,67 @@ static int authenticate_or_reply(http_call_t *call)
         header = req->headers.entries[i].value.base;
         header_len = req->headers.entries[i].value.len;
     }
-    r = auth_verify(&call->worker->auth, header, header_len, req->authority.base,
-                    req->authority.len, (int64_t)time(NULL), &call->claims);
+    r = auth_verify(&worker->auth, header, header_len, req->authority.base, req->authority.len,
+                    (int64_t)time(NULL), &call->claims);
     if (r == AUTH_OK)
         return 0;
+    if (r == AUTH_PENDING) {
+        /* without a watch nothing would ever wake the call: the key set cannot be had */
+        if (worker->jwks_sock != NULL) {
+            h2o_linklist_insert(&worker->parked, &call->parked);
+            return 1;
+        }
+        r = AUTH_WRONG_JWKS_HOST;
+    }
     log_refused(req, r);
     http_reply_error(req, 200, "authorization error", auth_message(r));
     return -1;
+}
+
+/* A key set fetch ended: every parked call tries again, and those no longer waiting go on. */
+static void on_jwks_ready(h2o_socket_t *sock, const char *err)
+{
+    http_worker_t *worker = sock->data;
+    h2o_linklist_t waiting;
+    uint64_t count;
+    ssize_t n;
+
+    (void)err;
+    /* the eventfd is non-blocking: one read resets it, and it is level-triggered */
+    n = read(worker->jwks_fd, &count, sizeof(count));
+    (void)n;
+    /* calls that must wait again are parked anew, on the worker's list, not on this one */
+    h2o_linklist_init_anchor(&waiting);
+    h2o_linklist_insert_list(&waiting, &worker->parked);
+    while (!h2o_linklist_is_empty(&waiting)) {
+        http_call_t *call = H2O_STRUCT_FROM_MEMBER(http_call_t, parked, waiting.next);
+        h2o_linklist_unlink(&call->parked);
+        if (authenticate_or_reply(call) == 0)
+            call->fn(call);
+    }
+}
+
+void http_watch_jwks(http_worker_t *worker, h2o_loop_t *loop)
+{
+    worker->jwks_sock = h2o_evloop_socket_create(loop, worker->jwks_fd, H2O_SOCKET_FLAG_DONT_READ);
+    worker->jwks_sock->data = worker;
+    h2o_socket_read_start(worker->jwks_sock, on_jwks_ready);
+}
+
+void http_unwatch_jwks(http_worker_t *worker)
+{
+    if (worker->jwks_fd < 0)
+        return;
+    jwks_unsubscribe(worker->auth.jwks, worker->jwks_fd);
+    if (worker->jwks_sock != NULL) {
+        /* closing the socket closes the descriptor too */
+        h2o_socket_read_stop(worker->jwks_sock);
+        h2o_socket_close(worker->jwks_sock);
+        worker->jwks_sock = NULL;
+    } else {
+        close(worker->jwks_fd);
+    }
+    worker->jwks_fd = -1;
 }
 
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
@@ -215,6 +278,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     call->worker = worker;
     call->claims.entities_limit = AUTH_DEFAULT_ENTITIES;
     call->deadline_ms = util_monotonic_ms() + worker->cfg->request_budget_ms;
+    call->fn = route->fn;
     worker->inflight++;
 
     if (route->auth && authenticate_or_reply(call) != 0)
@@ -264,5 +328,6 @@ h2o_handler_t *http_register(h2o_pathconf_t *pathconf)
 
 void http_attach_worker(h2o_context_t *ctx, h2o_handler_t *handler, http_worker_t *worker)
 {
+    h2o_linklist_init_anchor(&worker->parked);
     h2o_context_set_handler_context(ctx, handler, worker);
 }

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -222,6 +223,8 @@ static void *worker_main(void *arg)
 
     h2o_context_init(&w->ctx, loop, w->conf);
     http_attach_worker(&w->ctx, w->handler, &w->http);
+    if (w->http.jwks_fd >= 0)
+        http_watch_jwks(&w->http, loop);
     w->accept_ctx.ctx = &w->ctx;
     w->accept_ctx.hosts = w->conf->hosts;
 
@@ -241,6 +244,8 @@ static void *worker_main(void *arg)
     while (!w->stopping)
         h2o_evloop_run(loop, INT32_MAX);
     drain(w, loop, listener);
+    /* the fetch thread must not write to a descriptor this loop no longer watches */
+    http_unwatch_jwks(&w->http);
 
     /*
      * With connections or timers still live (idle keep-alive connections), disposing the
@@ -425,6 +430,53 @@ static int open_stores(const cfg_t *cfg, worker_t *workers, int n)
 }
 
 /*
+ * jwks mode: the key cache (its file, when one is configured, is read now, so that a bad one
+ * stops the start), and for each worker a token cache and an eventfd the cache writes to when
+ * a fetch ends. Returns the cache, or NULL (logged).
+ */
+static jwks_t *open_jwks(const cfg_t *cfg, worker_t *workers, int n)
+{
+    char err[CFG_ERR_LEN];
+    jwks_t *jwks = jwks_create(cfg, err, sizeof(err));
+
+    if (jwks == NULL) {
+        log_msg(LOG_LEVEL_ERROR, "server", "jwks: %s", err);
+        return NULL;
+    }
+    for (int i = 0; i < n; i++) {
+        http_worker_t *h = &workers[i].http;
+        h->auth.jwks = jwks;
+        h->auth.cache = auth_cache_create(1024);
+        if (h->auth.cache == NULL) {
+            log_msg(LOG_LEVEL_ERROR, "server", "out of memory");
+            return jwks;
+        }
+        h->jwks_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        if (h->jwks_fd < 0) {
+            log_msg(LOG_LEVEL_ERROR, "server", "eventfd: %s", strerror(errno));
+            return jwks;
+        }
+        if (jwks_subscribe(jwks, h->jwks_fd) != 0) {
+            log_msg(LOG_LEVEL_ERROR, "server", "jwks: too many worker threads to notify");
+            close(h->jwks_fd);
+            h->jwks_fd = -1;
+            return jwks;
+        }
+    }
+    return jwks;
+}
+
+/* Whether open_jwks set up every worker. */
+static int jwks_ready(const worker_t *workers, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (workers[i].http.auth.cache == NULL || workers[i].http.jwks_fd < 0)
+            return 0;
+    }
+    return 1;
+}
+
+/*
  * Every connection holds a descriptor, and the soft limit is often far below what the
  * hard limit allows (1024 against 524288 under systemd): take all that is allowed.
  */
@@ -498,6 +550,7 @@ int server_run(const cfg_t *cfg, const char *port_file)
     h2o_handler_t *handler;
     startup_t startup = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
     worker_t *workers = calloc((size_t)n, sizeof(*workers));
+    jwks_t *jwks = NULL;
     sigset_t set, old;
     char where[300];
 
@@ -523,6 +576,9 @@ int server_run(const cfg_t *cfg, const char *port_file)
         workers[i].listen_fd = -1;
         workers[i].stop_fd = -1;
         workers[i].http.cfg = cfg;
+        workers[i].http.jwks_fd = -1;
+        workers[i].http.auth.mode = cfg->auth_mode;
+        workers[i].http.auth.cfg = cfg;
         workers[i].http.auth.secret = cfg->secret;
         workers[i].http.auth.secret_len = cfg->secret != NULL ? strlen(cfg->secret) : 0;
         workers[i].http.auth.audience = cfg->public_url;
@@ -533,6 +589,11 @@ int server_run(const cfg_t *cfg, const char *port_file)
     raise_open_files_limit();
     if (open_stores(cfg, workers, n) != 0)
         goto out;
+    if (cfg->auth_mode == CFG_AUTH_JWKS) {
+        jwks = open_jwks(cfg, workers, n);
+        if (jwks == NULL || !jwks_ready(workers, n))
+            goto out;
+    }
     port = open_listeners(cfg, workers, n);
     if (port < 0)
         goto out;
@@ -555,6 +616,9 @@ int server_run(const cfg_t *cfg, const char *port_file)
     rc = 0;
 
 stop:
+    /* fetches end now, so that requests waiting for a key set are answered while draining */
+    if (jwks != NULL)
+        jwks_stop(jwks);
     close(pipefd[1]);
     pipefd[1] = -1;
     for (i = 0; i < n; i++) {
@@ -575,7 +639,16 @@ out:
             close(workers[i].stop_fd);
         if (workers[i].http.store != NULL)
             store_close(workers[i].http.store);
+        /* a worker that ran closed its own; these are those of workers never started */
+        if (workers[i].http.jwks_fd >= 0) {
+            jwks_unsubscribe(jwks, workers[i].http.jwks_fd);
+            close(workers[i].http.jwks_fd);
+        }
+        if (workers[i].http.auth.cache != NULL)
+            auth_cache_free(workers[i].http.auth.cache);
     }
+    /* after every worker was joined: none can look a key up any more */
+    jwks_destroy(jwks);
     if (pipefd[0] >= 0)
         close(pipefd[0]);
     if (pipefd[1] >= 0)
