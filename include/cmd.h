@@ -14,6 +14,14 @@ int cmd_appliances(int argc, char **argv);
 int cmd_rejects(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_token(int argc, char **argv);
+int cmd_jwks(int argc, char **argv);
+
+/**
+ * Reads a PEM key file (at most 1 MiB) for the `token` and `jwks` subcommands. Returns a
+ * malloc'd, NUL-terminated copy with its length in `len`, or prints
+ * "wsa-relay <cmd>: <path>: <reason>" and returns NULL.
+ */
+char *cmd_read_key_file(const char *cmd, const char *path, size_t *len);
 
 /**
  * Initialises `cfg` from the defaults and the environment. Returns 0, or prints the

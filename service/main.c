@@ -16,7 +16,8 @@ static const char usage_text[] =
     "  appliances   list the appliances with their rows and last sighting\n"
     "  rejects      show the rejected lines, or parse them again (--retry)\n"
     "  serve        answer the relay module API (HTTP/1.1 and h2c)\n"
-    "  token        mint an HS256 test token\n"
+    "  token        mint a test token (HS256 with the secret, or RS256 with a key)\n"
+    "  jwks         print the key set (JWKS) of an RSA key, for trying jwks mode\n"
     "\n"
     "Run 'wsa-relay <command> --help' for a command's options and settings.\n";
 
@@ -48,6 +49,10 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "token") == 0) {
         argv[1] = "wsa-relay token";
         return cmd_token(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "jwks") == 0) {
+        argv[1] = "wsa-relay jwks";
+        return cmd_jwks(argc - 1, argv + 1);
     }
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
         fputs(usage_text, stdout);

@@ -1,5 +1,6 @@
 /*
- * token.c - minting HS256 tokens with libjwt, for the `token` subcommand and the tests.
+ * token.c - minting HS256 and RS256 tokens with libjwt, for the `token` subcommand and the
+ * tests.
  *
  * Minting with libjwt and verifying with our own parser and OpenSSL keeps two independent
  * implementations face to face in the tests.
@@ -12,6 +13,9 @@
 #include <string.h>
 #include <jansson.h>
 #include <jwt.h>
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 #include "auth.h"
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
@@ -102,6 +106,75 @@ char *auth_mint_hs256(const char *secret, size_t secret_len, const char *claims_
         set_err(err, errlen, "cannot sign the token: %s", strerror(errno ? errno : EINVAL));
 out:
     jwt_free(jwt); /* scrubs libjwt's copy of the secret */
+    free(grants);
+    return token;
+}
+
+/*
+ * Checks that `pem` holds an RSA private key before libjwt sees it: libjwt's failures are
+ * all EINVAL, and a public key or an EC key deserves its own message.
+ */
+static int rsa_private_pem_ok(const char *pem, size_t pem_len, char *err, size_t errlen)
+{
+    BIO *bio = BIO_new_mem_buf(pem, (int)pem_len);
+    EVP_PKEY *pkey = NULL;
+    int ok = 0;
+
+    if (bio == NULL) {
+        set_err(err, errlen, "out of memory while reading the private key");
+        return 0;
+    }
+    pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+    if (pkey == NULL)
+        set_err(err, errlen, "the key is not a PEM private key (or it is encrypted)");
+    else if (EVP_PKEY_get_base_id(pkey) != EVP_PKEY_RSA)
+        set_err(err, errlen, "RS256 needs an RSA private key; this PEM holds another type");
+    else
+        ok = 1;
+    EVP_PKEY_free(pkey);
+    BIO_free(bio);
+    return ok;
+}
+
+char *auth_mint_rs256(const char *pem, size_t pem_len, const char *kid, const char *claims_json,
+                      int64_t ttl, int64_t now, char *err, size_t errlen)
+{
+    jwt_t *jwt = NULL;
+    char *grants = NULL, *token = NULL;
+    int rc;
+
+    if (pem == NULL || pem_len == 0 || pem_len > INT_MAX) {
+        set_err(err, errlen, "the private key is empty or too long");
+        return NULL;
+    }
+    if (kid == NULL || kid[0] == '\0') {
+        set_err(err, errlen, "an RS256 token needs a kid");
+        return NULL;
+    }
+    if (!rsa_private_pem_ok(pem, pem_len, err, errlen))
+        return NULL;
+    grants = build_grants(claims_json, ttl, now, err, errlen);
+    if (grants == NULL)
+        return NULL;
+    rc = jwt_new(&jwt);
+    if (rc != 0) {
+        set_err(err, errlen, "cannot create the token: %s", strerror(rc));
+        goto out;
+    }
+    rc = jwt_add_grants_json(jwt, grants);
+    if (rc == 0)
+        rc = jwt_set_alg(jwt, JWT_ALG_RS256, (const unsigned char *)pem, (int)pem_len);
+    if (rc == 0)
+        rc = jwt_add_header(jwt, "kid", kid);
+    if (rc != 0) {
+        set_err(err, errlen, "cannot prepare the token: %s", strerror(rc < 0 ? EINVAL : rc));
+        goto out;
+    }
+    token = jwt_encode_str(jwt);
+    if (token == NULL)
+        set_err(err, errlen, "cannot sign the token: %s", strerror(errno ? errno : EINVAL));
+out:
+    jwt_free(jwt); /* scrubs libjwt's copy of the key */
     free(grants);
     return token;
 }
