@@ -719,6 +719,41 @@ static void test_host_https_only(void **state)
     cfg_free(&cfg);
 }
 
+/* A set older than JWKS_MAX_AGE_S is fetched again while its keys go on serving. */
+static void test_background_refetch(void **state)
+{
+    const char *host = "visibility.amp.cisco.com";
+    int64_t later;
+    jwks_key_t key;
+
+    (void)state;
+    server_doc("k1", NULL);
+    server_set(SERVE_DOC, 0);
+    open_cache(NULL, 60, 5000);
+    find_after_fetch("k1");
+    server_set(SERVE_DOC, 1);
+    /* an hour less a second: still fresh */
+    later = util_monotonic_ms() + 3599 * 1000;
+    assert_int_equal(jwks_find(fx.jwks, host, strlen(host), "k1", 2, later, &key), JWKS_FOUND);
+    jwks_key_release(&key);
+    assert_int_equal(jwks_fetch_count(fx.jwks), 1);
+    later = util_monotonic_ms() + 3600 * 1000;
+    assert_int_equal(jwks_find(fx.jwks, host, strlen(host), "k1", 2, later, &key), JWKS_FOUND);
+    assert_int_equal(EVP_PKEY_eq(key.pkey, key1), 1);
+    jwks_key_release(&key);
+    server_wait_holding();
+    assert_int_equal(jwks_fetch_count(fx.jwks), 2);
+    /* during the refetch: the known kid is served, an unknown one waits, none starts more */
+    assert_int_equal(jwks_find(fx.jwks, host, strlen(host), "k1", 2, later, &key), JWKS_FOUND);
+    jwks_key_release(&key);
+    assert_int_equal(jwks_find(fx.jwks, host, strlen(host), "k9", 2, later, &key), JWKS_PENDING);
+    server_release();
+    assert_true(notified(fx.efd, WAIT_MS));
+    assert_int_equal(server_requests(), 2);
+    assert_int_equal(jwks_fetch_count(fx.jwks), 2);
+    close_cache();
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -746,6 +781,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fail_big_nolen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fail_slow, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fail_redirect, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_background_refetch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_interval, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_default, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_during_fetch, setup, teardown),
