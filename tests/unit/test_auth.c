@@ -1,9 +1,11 @@
 /*
- * test_auth.c - every rejection cause of `secret` mode with its exact message, the order of
- * the checks, the claims, and tokens minted by libjwt verified by our own code.
+ * test_auth.c - every rejection cause of `secret` and `jwks` mode with its exact message, the
+ * order of the checks, the claims, the cache of verified tokens, and tokens minted by libjwt
+ * verified by our own code.
  *
- * Tokens are built here from raw JSON with OpenSSL's base64 and HMAC, not with the code
- * under test, so that a shared mistake cannot make both sides agree.
+ * Tokens are built here from raw JSON with OpenSSL's base64, HMAC and signatures, not with
+ * the code under test, so that a shared mistake cannot make both sides agree. jwks mode reads
+ * its keys from a WSA_RELAY_JWKS_FILE this test writes, so no fetch is made.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,7 +17,12 @@
 #include <cmocka.h>
 #include <jansson.h>
 #include <openssl/evp.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
 #include <openssl/hmac.h>
+#include <openssl/pem.h>
+#include <unistd.h>
 #include "auth.h"
 
 #define SECRET "0123456789abcdef0123456789abcdef" /* 32 bytes, the configured minimum */
@@ -750,6 +757,597 @@ static void test_mint_errors(void **state)
     assert_null(auth_mint_hs256(SECRET, strlen(SECRET), "nope", 0, NOW, NULL, 0));
 }
 
+/* ---- jwks mode ---- */
+
+#define J_HOST  "127.0.0.1:8443"
+#define J_AUD   "https://relay.example.com"
+#define J_RS256 "{\"alg\":\"RS256\",\"typ\":\"JWT\",\"kid\":\"k1\"}"
+#define MSG_J_HOST                                                                                 \
+    "Authorization failed: jwks_host is missing in JWT payload. Make sure custom_jwks_host field " \
+    "is present in module_type"
+#define MSG_J_WRONG_HOST                                                                           \
+    "Authorization failed: Wrong jwks_host in JWT payload. Make sure domain follows the "          \
+    "visibility.<region>.cisco.com structure"
+#define MSG_J_KID "Authorization failed: kid from JWT header not found in API response"
+#define MSG_J_KEY                                                                                  \
+    "Authorization failed: Failed to decode JWT with provided key. Make sure domain in "           \
+    "custom_jwks_host corresponds to your SecureX instance region."
+
+static EVP_PKEY *j_rsa, *j_other, *j_ec;
+static cfg_t j_cfg;
+static jwks_t *j_jwks;
+static char j_path[] = "/tmp/test_auth_jwks_XXXXXX";
+
+static void j_b64url_bn(EVP_PKEY *pkey, const char *name, char *out)
+{
+    BIGNUM *bn = NULL;
+    unsigned char bin[600];
+
+    assert_int_equal(EVP_PKEY_get_bn_param(pkey, name, &bn), 1);
+    b64url(bin, (size_t)BN_bn2bin(bn, bin), out);
+    BN_free(bn);
+}
+
+/* The file holds k1 (j_rsa, any RSA alg) and e1 (j_ec); j_other is in no set. */
+static int jwks_setup(void **state)
+{
+    char n[400], e[16], x[48], y[48], err[CFG_ERR_LEN];
+    unsigned char pub[65];
+    size_t pub_len = 0;
+    FILE *f;
+    int fd;
+
+    (void)state;
+    j_rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+    j_other = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+    j_ec = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    if (j_rsa == NULL || j_other == NULL || j_ec == NULL)
+        return -1;
+    j_b64url_bn(j_rsa, OSSL_PKEY_PARAM_RSA_N, n);
+    j_b64url_bn(j_rsa, OSSL_PKEY_PARAM_RSA_E, e);
+    if (EVP_PKEY_get_octet_string_param(j_ec, OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof(pub),
+                                        &pub_len) != 1 ||
+        pub_len != 65)
+        return -1;
+    b64url(pub + 1, 32, x);
+    b64url(pub + 33, 32, y);
+
+    fd = mkstemp(j_path);
+    if (fd < 0 || (f = fdopen(fd, "w")) == NULL)
+        return -1;
+    fprintf(f,
+            "{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"k1\",\"use\":\"sig\",\"n\":\"%s\",\"e\":\"%s\"},"
+            "{\"kty\":\"EC\",\"crv\":\"P-256\",\"kid\":\"e1\",\"x\":\"%s\",\"y\":\"%s\"}]}\n",
+            n, e, x, y);
+    fclose(f);
+
+    cfg_init(&j_cfg);
+    if (cfg_set(&j_cfg, "WSA_RELAY_AUTH_MODE", "jwks", err, sizeof(err)) != 0 ||
+        cfg_set(&j_cfg, "WSA_RELAY_JWKS_HOSTS", J_HOST, err, sizeof(err)) != 0 ||
+        cfg_set(&j_cfg, "WSA_RELAY_JWKS_FILE", j_path, err, sizeof(err)) != 0 ||
+        cfg_set(&j_cfg, "WSA_RELAY_PUBLIC_URL", J_AUD, err, sizeof(err)) != 0) {
+        fprintf(stderr, "config: %s\n", err);
+        return -1;
+    }
+    j_jwks = jwks_create(&j_cfg, err, sizeof(err));
+    if (j_jwks == NULL) {
+        fprintf(stderr, "jwks_create: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+static int jwks_teardown(void **state)
+{
+    (void)state;
+    jwks_destroy(j_jwks);
+    cfg_free(&j_cfg);
+    unlink(j_path);
+    EVP_PKEY_free(j_rsa);
+    EVP_PKEY_free(j_other);
+    EVP_PKEY_free(j_ec);
+    return 0;
+}
+
+/* Each test starts from the defaults: RS256 only. */
+static int jwks_reset(void **state)
+{
+    (void)state;
+    j_cfg.jwt_algs = CFG_ALG_RS256;
+    return 0;
+}
+
+static unsigned char last_sig[1024]; /* the signature token_pkey made last */
+static size_t last_sig_len;
+
+/* A token signed by `pkey` with `md` (ES256: converted to JOSE's r || s). */
+static char *token_pkey(const char *header, const char *payload, EVP_PKEY *pkey, const EVP_MD *md)
+{
+    static char tok[TOKCAP];
+    unsigned char sig[1024];
+    size_t n = signing_input(header, payload, tok), sig_len = sizeof(sig);
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+    assert_non_null(ctx);
+    assert_int_equal(EVP_DigestSignInit(ctx, NULL, md, NULL, pkey), 1);
+    assert_int_equal(EVP_DigestSign(ctx, sig, &sig_len, (unsigned char *)tok, n), 1);
+    EVP_MD_CTX_free(ctx);
+    if (EVP_PKEY_get_base_id(pkey) == EVP_PKEY_EC) {
+        const unsigned char *p = sig;
+        ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &p, (long)sig_len);
+        const BIGNUM *r, *s;
+        assert_non_null(es);
+        ECDSA_SIG_get0(es, &r, &s);
+        assert_int_equal(BN_bn2binpad(r, sig, 32), 32);
+        assert_int_equal(BN_bn2binpad(s, sig + 32, 32), 32);
+        sig_len = 64;
+        ECDSA_SIG_free(es);
+    }
+    memcpy(last_sig, sig, sig_len);
+    last_sig_len = sig_len;
+    tok[n++] = '.';
+    b64url(sig, sig_len, tok + n);
+    return tok;
+}
+
+static char *token_rs256(const char *payload)
+{
+    return token_pkey(J_RS256, payload, j_rsa, EVP_sha256());
+}
+
+static auth_result_t jverify_conf(const auth_conf_t *conf, const char *token, int64_t now,
+                                  auth_claims_t *claims)
+{
+    static char header[TOKCAP + 16];
+
+    snprintf(header, sizeof(header), "Bearer %s", token);
+    return auth_verify(conf, header, strlen(header), "relay.example.com", 17, now, claims);
+}
+
+static auth_conf_t jconf(void)
+{
+    return (auth_conf_t){.mode = CFG_AUTH_JWKS, .audience = J_AUD, .cfg = &j_cfg, .jwks = j_jwks};
+}
+
+static auth_result_t jverify(const char *token, int64_t now)
+{
+    auth_conf_t conf = jconf();
+    auth_claims_t claims;
+
+    return jverify_conf(&conf, token, now, &claims);
+}
+
+#define J_PAYLOAD "{\"aud\":\"" J_AUD "\",\"jwks_host\":\"" J_HOST "\",\"exp\":1700000600"
+
+static void test_jwks_messages(void **state)
+{
+    (void)state;
+    assert_string_equal(auth_message(AUTH_JWKS_HOST_MISSING), MSG_J_HOST);
+    assert_string_equal(auth_message(AUTH_WRONG_JWKS_HOST), MSG_J_WRONG_HOST);
+    assert_string_equal(auth_message(AUTH_KID_NOT_FOUND), MSG_J_KID);
+    assert_string_equal(auth_message(AUTH_WRONG_KEY_JWKS), MSG_J_KEY);
+    assert_null(auth_message(AUTH_PENDING));
+}
+
+static void test_jwks_valid(void **state)
+{
+    auth_conf_t conf = jconf();
+    auth_claims_t claims = {0};
+
+    (void)state;
+    assert_int_equal(
+        jverify_conf(&conf, token_rs256(J_PAYLOAD ",\"CTR_ENTITIES_LIMIT\":\"20\"}"), NOW, &claims),
+        AUTH_OK);
+    assert_int_equal(claims.entities_limit, 20);
+    /* no exp: accepted, since exp is checked only when present */
+    assert_int_equal(
+        jverify(token_rs256("{\"aud\":\"" J_AUD "\",\"jwks_host\":\"127.0.0.1:8443\"}"), NOW),
+        AUTH_OK);
+}
+
+static void test_jwks_alg_none(void **state)
+{
+    (void)state;
+    assert_auth(
+        jverify(token_with_sig("{\"alg\":\"none\",\"kid\":\"k1\"}", J_PAYLOAD "}", ""), NOW),
+        AUTH_WRONG_KEY_JWKS, MSG_J_KEY);
+    assert_auth(jverify(token_with_sig("{\"kid\":\"k1\"}", J_PAYLOAD "}", ""), NOW),
+                AUTH_WRONG_KEY_JWKS, MSG_J_KEY);
+    /* a valid RS256 signature does not help a header that says none */
+    char *good = token_rs256(J_PAYLOAD "}");
+    char sig[600];
+    strcpy(sig, strrchr(good, '.') + 1);
+    assert_auth(
+        jverify(token_with_sig("{\"alg\":\"none\",\"kid\":\"k1\"}", J_PAYLOAD "}", sig), NOW),
+        AUTH_WRONG_KEY_JWKS, MSG_J_KEY);
+}
+
+/* HS256 with the public key as the HMAC secret: the classic algorithm confusion. */
+static void test_jwks_hs256_with_public_key(void **state)
+{
+    static const char hs_hdr[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\",\"kid\":\"k1\"}";
+    char pem[1024], *tok;
+    unsigned char *der = NULL;
+    BIO *bio = BIO_new(BIO_s_mem());
+    int der_len, pem_len;
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int mac_len = 0;
+    size_t n;
+
+    (void)state;
+    assert_non_null(bio);
+    assert_int_equal(PEM_write_bio_PUBKEY(bio, j_rsa), 1);
+    pem_len = BIO_read(bio, pem, sizeof(pem) - 1);
+    assert_true(pem_len > 400);
+    pem[pem_len] = '\0';
+    BIO_free(bio);
+    assert_non_null(strstr(pem, "-----BEGIN PUBLIC KEY-----"));
+
+    tok = token_signed(hs_hdr, J_PAYLOAD "}", pem);
+    assert_auth(jverify(tok, NOW), AUTH_WRONG_KEY_JWKS, MSG_J_KEY);
+
+    der_len = i2d_PUBKEY(j_rsa, &der);
+    assert_true(der_len > 256);
+    tok = token_with_sig(hs_hdr, J_PAYLOAD "}", "");
+    n = strlen(tok) - 1; /* the signing input, without the dot */
+    assert_non_null(HMAC(EVP_sha256(), der, der_len, (unsigned char *)tok, n, mac, &mac_len));
+    b64url(mac, mac_len, tok + n + 1);
+    OPENSSL_free(der);
+    assert_auth(jverify(tok, NOW), AUTH_WRONG_KEY_JWKS, MSG_J_KEY);
+}
+
+static void test_jwks_alg_allowed_by_config(void **state)
+{
+    static const char rs384[] = "{\"alg\":\"RS384\",\"kid\":\"k1\"}";
+    static const char es256[] = "{\"alg\":\"ES256\",\"kid\":\"e1\"}";
+    char tok[TOKCAP];
+
+    (void)state;
+    strcpy(tok, token_pkey(rs384, J_PAYLOAD "}", j_rsa, EVP_sha384()));
+    assert_auth(jverify(tok, NOW), AUTH_WRONG_KEY_JWKS, MSG_J_KEY);
+    j_cfg.jwt_algs = CFG_ALG_RS256 | CFG_ALG_RS384;
+    assert_int_equal(jverify(tok, NOW), AUTH_OK);
+
+    /* the alg must also suit the key: e1 is an EC key, k1 an RSA one */
+    strcpy(tok, token_pkey(es256, J_PAYLOAD "}", j_ec, EVP_sha256()));
+    assert_auth(jverify(tok, NOW), AUTH_WRONG_KEY_JWKS, MSG_J_KEY);
+    j_cfg.jwt_algs = CFG_ALG_ES256;
+    assert_int_equal(jverify(tok, NOW), AUTH_OK);
+    strcpy(tok,
+           token_pkey("{\"alg\":\"ES256\",\"kid\":\"k1\"}", J_PAYLOAD "}", j_ec, EVP_sha256()));
+    assert_auth(jverify(tok, NOW), AUTH_WRONG_KEY_JWKS, MSG_J_KEY);
+    /* the names are exact */
+    j_cfg.jwt_algs = CFG_ALG_RS256;
+    strcpy(tok,
+           token_pkey("{\"alg\":\"rs256\",\"kid\":\"k1\"}", J_PAYLOAD "}", j_rsa, EVP_sha256()));
+    assert_auth(jverify(tok, NOW), AUTH_WRONG_KEY_JWKS, MSG_J_KEY);
+    strcpy(tok, token_pkey("{\"alg\":\"RS256\",\"kid\":\"k1\",\"crit\":[\"exp\"]}", J_PAYLOAD "}",
+                           j_rsa, EVP_sha256()));
+    assert_auth(jverify(tok, NOW), AUTH_WRONG_KEY_JWKS, MSG_J_KEY);
+}
+
+static void test_jwks_signature(void **state)
+{
+    char tok[TOKCAP];
+    size_t n;
+
+    (void)state;
+    assert_auth(jverify(token_pkey(J_RS256, J_PAYLOAD "}", j_other, EVP_sha256()), NOW),
+                AUTH_WRONG_KEY_JWKS, MSG_J_KEY);
+    /* signed as RS512 but sent as RS256 */
+    assert_auth(jverify(token_pkey(J_RS256, J_PAYLOAD "}", j_rsa, EVP_sha512()), NOW),
+                AUTH_WRONG_KEY_JWKS, MSG_J_KEY);
+    /* one character of the signature changed ('A' and 'B' differ in the last bit) */
+    strcpy(tok, token_rs256(J_PAYLOAD "}"));
+    n = strlen(tok);
+    tok[n - 10] = tok[n - 10] == 'A' ? 'B' : 'A';
+    assert_auth(jverify(tok, NOW), AUTH_WRONG_KEY_JWKS, MSG_J_KEY);
+    /* the payload swapped for another one under the same signature */
+    strcpy(tok, token_rs256(J_PAYLOAD "}"));
+    {
+        char other[TOKCAP], *sig = strrchr(tok, '.') + 1;
+        strcpy(other, token_with_sig(J_RS256, J_PAYLOAD ",\"CTR_ENTITIES_LIMIT\":1000}", sig));
+        assert_auth(jverify(other, NOW), AUTH_WRONG_KEY_JWKS, MSG_J_KEY);
+    }
+    /* the signature without its last byte, and with a zero byte in front */
+    {
+        unsigned char longer[300];
+        char sig[600];
+        token_rs256(J_PAYLOAD "}");
+        assert_int_equal(last_sig_len, 256);
+        b64url(last_sig, 255, sig);
+        assert_auth(jverify(token_with_sig(J_RS256, J_PAYLOAD "}", sig), NOW), AUTH_WRONG_KEY_JWKS,
+                    MSG_J_KEY);
+        longer[0] = 0;
+        memcpy(longer + 1, last_sig, 256);
+        b64url(longer, 257, sig);
+        assert_auth(jverify(token_with_sig(J_RS256, J_PAYLOAD "}", sig), NOW), AUTH_WRONG_KEY_JWKS,
+                    MSG_J_KEY);
+        b64url(last_sig, 256, sig);
+        assert_int_equal(jverify(token_with_sig(J_RS256, J_PAYLOAD "}", sig), NOW), AUTH_OK);
+    }
+}
+
+static void test_jwks_host(void **state)
+{
+    auth_conf_t conf = jconf();
+    auth_claims_t claims;
+
+    (void)state;
+    assert_auth(jverify(token_rs256("{\"aud\":\"" J_AUD "\"}"), NOW), AUTH_JWKS_HOST_MISSING,
+                MSG_J_HOST);
+    assert_auth(jverify(token_rs256("{\"aud\":\"" J_AUD "\",\"jwks_host\":\"\"}"), NOW),
+                AUTH_JWKS_HOST_MISSING, MSG_J_HOST);
+    assert_auth(jverify(token_rs256("{\"aud\":\"" J_AUD "\",\"jwks_host\":8443}"), NOW),
+                AUTH_JWKS_HOST_MISSING, MSG_J_HOST);
+    assert_auth(jverify(token_rs256("{\"aud\":\"" J_AUD "\",\"jwks_host\":\"evil.example\"}"), NOW),
+                AUTH_WRONG_JWKS_HOST, MSG_J_WRONG_HOST);
+    assert_auth(
+        jverify(token_rs256("{\"aud\":\"" J_AUD "\",\"jwks_host\":\"127.0.0.1:8443/x\"}"), NOW),
+        AUTH_WRONG_JWKS_HOST, MSG_J_WRONG_HOST);
+    assert_auth(jverify(token_rs256("{\"aud\":\"" J_AUD "\",\"jwks_host\":\"127.0.0.1\"}"), NOW),
+                AUTH_WRONG_JWKS_HOST, MSG_J_WRONG_HOST);
+    /* no key cache at all fails closed */
+    conf.jwks = NULL;
+    assert_auth(jverify_conf(&conf, token_rs256(J_PAYLOAD "}"), NOW, &claims), AUTH_WRONG_JWKS_HOST,
+                MSG_J_WRONG_HOST);
+}
+
+static void test_jwks_kid(void **state)
+{
+    (void)state;
+    assert_auth(jverify(token_pkey("{\"alg\":\"RS256\",\"kid\":\"k2\"}", J_PAYLOAD "}", j_rsa,
+                                   EVP_sha256()),
+                        NOW),
+                AUTH_KID_NOT_FOUND, MSG_J_KID);
+    assert_auth(jverify(token_pkey("{\"alg\":\"RS256\"}", J_PAYLOAD "}", j_rsa, EVP_sha256()), NOW),
+                AUTH_KID_NOT_FOUND, MSG_J_KID);
+    assert_auth(
+        jverify(token_pkey("{\"alg\":\"RS256\",\"kid\":1}", J_PAYLOAD "}", j_rsa, EVP_sha256()),
+                NOW),
+        AUTH_KID_NOT_FOUND, MSG_J_KID);
+    assert_auth(
+        jverify(token_pkey("{\"alg\":\"RS256\",\"kid\":\"\"}", J_PAYLOAD "}", j_rsa, EVP_sha256()),
+                NOW),
+        AUTH_KID_NOT_FOUND, MSG_J_KID);
+    /* kids are compared exactly */
+    assert_auth(jverify(token_pkey("{\"alg\":\"RS256\",\"kid\":\"K1\"}", J_PAYLOAD "}", j_rsa,
+                                   EVP_sha256()),
+                        NOW),
+                AUTH_KID_NOT_FOUND, MSG_J_KID);
+    assert_auth(jverify(token_pkey("{\"alg\":\"RS256\",\"kid\":\"k1 \"}", J_PAYLOAD "}", j_rsa,
+                                   EVP_sha256()),
+                        NOW),
+                AUTH_KID_NOT_FOUND, MSG_J_KID);
+}
+
+static void test_jwks_aud(void **state)
+{
+    auth_conf_t conf = jconf();
+    auth_claims_t claims;
+
+    (void)state;
+    assert_auth(jverify(token_rs256("{\"jwks_host\":\"" J_HOST "\"}"), NOW), AUTH_WRONG_AUDIENCE,
+                MSG_AUDIENCE);
+    assert_auth(jverify(token_rs256("{\"jwks_host\":\"" J_HOST "\",\"aud\":null}"), NOW),
+                AUTH_WRONG_AUDIENCE, MSG_AUDIENCE);
+    assert_auth(
+        jverify(token_rs256("{\"jwks_host\":\"" J_HOST "\",\"aud\":\"https://other\"}"), NOW),
+        AUTH_WRONG_AUDIENCE, MSG_AUDIENCE);
+    assert_auth(jverify(token_rs256("{\"jwks_host\":\"" J_HOST "\",\"aud\":[]}"), NOW),
+                AUTH_WRONG_AUDIENCE, MSG_AUDIENCE);
+    assert_int_equal(jverify(token_rs256("{\"jwks_host\":\"" J_HOST "\",\"aud\":[\"https://other\","
+                                         "\"" J_AUD "/\"]}"),
+                             NOW),
+                     AUTH_OK);
+    assert_int_equal(
+        jverify(token_rs256("{\"jwks_host\":\"" J_HOST "\",\"aud\":\"" J_AUD "//\"}"), NOW),
+        AUTH_OK);
+    assert_auth(jverify(token_rs256("{\"jwks_host\":\"" J_HOST "\",\"aud\":\"" J_AUD "/x\"}"), NOW),
+                AUTH_WRONG_AUDIENCE, MSG_AUDIENCE);
+    /* the Host header never stands in for the audience in jwks mode */
+    conf.audience = NULL;
+    assert_auth(jverify_conf(&conf,
+                             token_rs256("{\"jwks_host\":\"" J_HOST
+                                         "\",\"aud\":\"http://relay.example.com\"}"),
+                             NOW, &claims),
+                AUTH_WRONG_AUDIENCE, MSG_AUDIENCE);
+}
+
+static void test_jwks_exp_nbf(void **state)
+{
+    char tok[TOKCAP];
+
+    (void)state;
+    strcpy(tok, token_rs256(J_PAYLOAD "}")); /* exp NOW + 600 */
+    assert_int_equal(jverify(tok, NOW + 629), AUTH_OK);
+    assert_auth(jverify(tok, NOW + 630), AUTH_EXPIRED, MSG_EXPIRED);
+    strcpy(tok, token_rs256(J_PAYLOAD ",\"nbf\":1700000100}"));
+    assert_auth(jverify(tok, NOW + 69), AUTH_NOT_YET_VALID, MSG_NBF);
+    assert_int_equal(jverify(tok, NOW + 70), AUTH_OK);
+}
+
+/* The first thing wrong decides the message. */
+static void test_jwks_check_order(void **state)
+{
+    static const char none[] = "{\"alg\":\"none\"}";
+
+    (void)state;
+    /* structure before everything */
+    assert_auth(jverify("a.b", NOW), AUTH_WRONG_STRUCTURE, MSG_STRUCTURE);
+    /* jwks_host before the alg and the kid */
+    assert_auth(jverify(token_with_sig(none, "{}", ""), NOW), AUTH_JWKS_HOST_MISSING, MSG_J_HOST);
+    assert_auth(jverify(token_with_sig(none, "{\"jwks_host\":\"evil.example\"}", ""), NOW),
+                AUTH_WRONG_JWKS_HOST, MSG_J_WRONG_HOST);
+    /* the alg before the kid */
+    assert_auth(jverify(token_with_sig(none, J_PAYLOAD "}", ""), NOW), AUTH_WRONG_KEY_JWKS,
+                MSG_J_KEY);
+    /* the signature before exp and aud */
+    assert_auth(jverify(token_pkey(J_RS256, "{\"jwks_host\":\"" J_HOST "\",\"exp\":1}", j_other,
+                                   EVP_sha256()),
+                        NOW),
+                AUTH_WRONG_KEY_JWKS, MSG_J_KEY);
+    /* exp before aud */
+    assert_auth(jverify(token_rs256("{\"jwks_host\":\"" J_HOST "\",\"exp\":1}"), NOW), AUTH_EXPIRED,
+                MSG_EXPIRED);
+}
+
+static void test_jwks_cache_hit_skips_verification(void **state)
+{
+    auth_conf_t conf = jconf();
+    auth_claims_t claims = {0};
+    unsigned long hits = 9, misses = 9;
+    char tok[TOKCAP];
+
+    (void)state;
+    conf.cache = auth_cache_create(16);
+    assert_non_null(conf.cache);
+    auth_cache_stats(conf.cache, &hits, &misses);
+    assert_int_equal(hits, 0);
+    assert_int_equal(misses, 0);
+
+    strcpy(tok, token_rs256(J_PAYLOAD ",\"CTR_ENTITIES_LIMIT\":7}"));
+    assert_int_equal(jverify_conf(&conf, tok, NOW, &claims), AUTH_OK);
+    assert_int_equal(claims.entities_limit, 7);
+    auth_cache_stats(conf.cache, &hits, &misses);
+    assert_int_equal(hits, 0);
+    assert_int_equal(misses, 1);
+
+    /* with RS256 no longer allowed and no keys, only the cache can say OK */
+    j_cfg.jwt_algs = CFG_ALG_RS384;
+    conf.jwks = NULL;
+    claims.entities_limit = 0;
+    assert_int_equal(jverify_conf(&conf, tok, NOW + 5, &claims), AUTH_OK);
+    assert_int_equal(claims.entities_limit, 7);
+    auth_cache_stats(conf.cache, &hits, &misses);
+    assert_int_equal(hits, 1);
+    assert_int_equal(misses, 1);
+
+    /* a failure is never cached: the same bad token is checked (and refused) every time */
+    j_cfg.jwt_algs = CFG_ALG_RS256;
+    conf.jwks = j_jwks;
+    strcpy(tok, token_pkey(J_RS256, J_PAYLOAD "}", j_other, EVP_sha256()));
+    assert_int_equal(jverify_conf(&conf, tok, NOW, &claims), AUTH_WRONG_KEY_JWKS);
+    assert_int_equal(jverify_conf(&conf, tok, NOW, &claims), AUTH_WRONG_KEY_JWKS);
+    auth_cache_stats(conf.cache, &hits, &misses);
+    assert_int_equal(hits, 1);
+    assert_int_equal(misses, 3);
+    auth_cache_free(conf.cache);
+}
+
+static void test_jwks_cache_expiry(void **state)
+{
+    auth_conf_t conf = jconf();
+    auth_claims_t claims;
+    unsigned long hits, misses;
+    char tok[TOKCAP];
+
+    (void)state;
+    conf.cache = auth_cache_create(4);
+    assert_non_null(conf.cache);
+
+    /* exp NOW + 10: trusted from the cache until exp + leeway = NOW + 40, then refused */
+    strcpy(tok,
+           token_rs256("{\"aud\":\"" J_AUD "\",\"jwks_host\":\"" J_HOST "\",\"exp\":1700000010}"));
+    assert_int_equal(jverify_conf(&conf, tok, NOW, &claims), AUTH_OK);
+    assert_int_equal(jverify_conf(&conf, tok, NOW + 39, &claims), AUTH_OK);
+    auth_cache_stats(conf.cache, &hits, &misses);
+    assert_int_equal(hits, 1);
+    assert_int_equal(misses, 1);
+    assert_auth(jverify_conf(&conf, tok, NOW + 40, &claims), AUTH_EXPIRED, MSG_EXPIRED);
+    auth_cache_stats(conf.cache, &hits, &misses);
+    assert_int_equal(hits, 1);
+    assert_int_equal(misses, 2);
+
+    /* exp far off: trusted for AUTH_CACHE_TTL_S, then verified again */
+    strcpy(tok, token_rs256(J_PAYLOAD "}"));
+    assert_int_equal(jverify_conf(&conf, tok, NOW, &claims), AUTH_OK);
+    assert_int_equal(jverify_conf(&conf, tok, NOW + 59, &claims), AUTH_OK);
+    auth_cache_stats(conf.cache, &hits, &misses);
+    assert_int_equal(hits, 2);
+    assert_int_equal(misses, 3);
+    assert_int_equal(jverify_conf(&conf, tok, NOW + 60, &claims), AUTH_OK);
+    auth_cache_stats(conf.cache, &hits, &misses);
+    assert_int_equal(hits, 2);
+    assert_int_equal(misses, 4);
+    /* verified again at NOW + 60, so trusted until NOW + 120 */
+    assert_int_equal(jverify_conf(&conf, tok, NOW + 119, &claims), AUTH_OK);
+    auth_cache_stats(conf.cache, &hits, &misses);
+    assert_int_equal(hits, 3);
+
+    /* a fractional exp: 1700000010.5 + 30 is refused from NOW + 41 */
+    strcpy(tok, token_rs256("{\"aud\":\"" J_AUD "\",\"jwks_host\":\"" J_HOST
+                            "\",\"exp\":1700000010.5}"));
+    assert_int_equal(jverify_conf(&conf, tok, NOW, &claims), AUTH_OK);
+    assert_int_equal(jverify_conf(&conf, tok, NOW + 40, &claims), AUTH_OK);
+    auth_cache_stats(conf.cache, &hits, &misses);
+    assert_int_equal(hits, 4);
+    assert_auth(jverify_conf(&conf, tok, NOW + 41, &claims), AUTH_EXPIRED, MSG_EXPIRED);
+    auth_cache_free(conf.cache);
+}
+
+static void test_jwks_secret_mode_unchanged(void **state)
+{
+    auth_conf_t conf = {.mode = CFG_AUTH_SECRET, .secret = SECRET, .secret_len = strlen(SECRET)};
+    auth_claims_t claims;
+    const char *tok = token_rs256(J_PAYLOAD "}");
+    char header[TOKCAP + 16];
+
+    (void)state;
+    /* an RS256 token in secret mode is the secret mode's refusal, with its shorter text */
+    snprintf(header, sizeof(header), "Bearer %s", tok);
+    assert_auth(auth_verify(&conf, header, strlen(header), NULL, 0, NOW, &claims), AUTH_WRONG_KEY,
+                MSG_KEY);
+}
+
+/* Tokens libjwt mints from a PEM private key verify here, and its errors are specific. */
+static void test_jwks_mint_rs256(void **state)
+{
+    char pem[4096], err[256], *tok;
+    BIO *bio = BIO_new(BIO_s_mem());
+    int len;
+
+    (void)state;
+    assert_non_null(bio);
+    assert_int_equal(PEM_write_bio_PrivateKey(bio, j_rsa, NULL, NULL, 0, NULL, NULL), 1);
+    len = BIO_read(bio, pem, sizeof(pem) - 1);
+    BIO_free(bio);
+    assert_true(len > 1000);
+    pem[len] = '\0';
+
+    tok = auth_mint_rs256(pem, (size_t)len, "k1",
+                          "{\"aud\":\"" J_AUD "\",\"jwks_host\":\"" J_HOST "\"}", 600, NOW, err,
+                          sizeof(err));
+    assert_non_null(tok);
+    assert_int_equal(jverify(tok, NOW + 629), AUTH_OK);
+    assert_auth(jverify(tok, NOW + 630), AUTH_EXPIRED, MSG_EXPIRED);
+    free(tok);
+
+    tok = auth_mint_rs256(pem, (size_t)len, "k9",
+                          "{\"aud\":\"" J_AUD "\",\"jwks_host\":\"" J_HOST "\"}", 600, NOW, err,
+                          sizeof(err));
+    assert_non_null(tok);
+    assert_auth(jverify(tok, NOW), AUTH_KID_NOT_FOUND, MSG_J_KID);
+    free(tok);
+
+    assert_null(auth_mint_rs256(pem, (size_t)len, "", NULL, 0, NOW, err, sizeof(err)));
+    assert_string_equal(err, "an RS256 token needs a kid");
+    assert_null(auth_mint_rs256("not a key", 9, "k1", NULL, 0, NOW, err, sizeof(err)));
+    assert_string_equal(err, "the key is not a PEM private key (or it is encrypted)");
+    bio = BIO_new(BIO_s_mem());
+    assert_int_equal(PEM_write_bio_PUBKEY(bio, j_rsa), 1);
+    len = BIO_read(bio, pem, sizeof(pem) - 1);
+    BIO_free(bio);
+    assert_null(auth_mint_rs256(pem, (size_t)len, "k1", NULL, 0, NOW, err, sizeof(err)));
+    assert_string_equal(err, "the key is not a PEM private key (or it is encrypted)");
+    bio = BIO_new(BIO_s_mem());
+    assert_int_equal(PEM_write_bio_PrivateKey(bio, j_ec, NULL, NULL, 0, NULL, NULL), 1);
+    len = BIO_read(bio, pem, sizeof(pem) - 1);
+    BIO_free(bio);
+    assert_null(auth_mint_rs256(pem, (size_t)len, "k1", NULL, 0, NOW, err, sizeof(err)));
+    assert_string_equal(err, "RS256 needs an RSA private key; this PEM holds another type");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -784,5 +1382,24 @@ int main(void)
         cmocka_unit_test(test_mint_errors),
     };
 
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    const struct CMUnitTest jwks_tests[] = {
+        cmocka_unit_test_setup(test_jwks_messages, jwks_reset),
+        cmocka_unit_test_setup(test_jwks_valid, jwks_reset),
+        cmocka_unit_test_setup(test_jwks_alg_none, jwks_reset),
+        cmocka_unit_test_setup(test_jwks_hs256_with_public_key, jwks_reset),
+        cmocka_unit_test_setup(test_jwks_alg_allowed_by_config, jwks_reset),
+        cmocka_unit_test_setup(test_jwks_signature, jwks_reset),
+        cmocka_unit_test_setup(test_jwks_host, jwks_reset),
+        cmocka_unit_test_setup(test_jwks_kid, jwks_reset),
+        cmocka_unit_test_setup(test_jwks_aud, jwks_reset),
+        cmocka_unit_test_setup(test_jwks_exp_nbf, jwks_reset),
+        cmocka_unit_test_setup(test_jwks_check_order, jwks_reset),
+        cmocka_unit_test_setup(test_jwks_cache_hit_skips_verification, jwks_reset),
+        cmocka_unit_test_setup(test_jwks_cache_expiry, jwks_reset),
+        cmocka_unit_test_setup(test_jwks_secret_mode_unchanged, jwks_reset),
+        cmocka_unit_test_setup(test_jwks_mint_rs256, jwks_reset),
+    };
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+
+    return failed + cmocka_run_group_tests_name("jwks", jwks_tests, jwks_setup, jwks_teardown);
 }
