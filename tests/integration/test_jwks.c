@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include "auth.h"
 #include "harness.h"
 #include "jwks_server.h"
 #include "util.h"
@@ -282,6 +283,26 @@ static void test_valid_token(void **state)
     accepted(&relay, token_for(&rsa256, "RS256", "rsa-256", good_host));
     accepted(&relay, token_for(&rsa1, "RS256", "rsa-1", good_host));
     assert_int_equal(js_requests(good), 1);
+}
+
+static void test_libjwt_token(void **state)
+{
+    char claims[256], err[256];
+    char *t;
+
+    /* an ordinary token as libjwt makes it: iat and exp from the minting */
+    snprintf(claims, sizeof(claims), "{\"jwks_host\":\"%s\",\"aud\":\"" PUBLIC_URL "\"}",
+             good_host);
+    t = auth_mint_rs256(rsa1.private_pem, strlen(rsa1.private_pem), "rsa-1", claims, 600,
+                        (int64_t)time(NULL), err, sizeof(err));
+    if (t == NULL)
+        fail_msg("auth_mint_rs256: %s", err);
+    accepted(&relay, t);
+    /* minted an hour ago with a ten-minute lifetime */
+    t = auth_mint_rs256(rsa1.private_pem, strlen(rsa1.private_pem), "rsa-1", claims, 600,
+                        (int64_t)time(NULL) - 3600, err, sizeof(err));
+    assert_non_null(t);
+    refused(&relay, t, M_EXPIRED);
 }
 
 static void test_observe_with_token(void **state)
@@ -993,6 +1014,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid_token),
+        cmocka_unit_test(test_libjwt_token),
         cmocka_unit_test(test_observe_with_token),
         cmocka_unit_test(test_alg_none),
         cmocka_unit_test(test_hs256_with_public_key),
