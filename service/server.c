@@ -246,6 +246,8 @@ static void *worker_main(void *arg)
     drain(w, loop, listener);
     /* the fetch thread must not write to a descriptor this loop no longer watches */
     http_unwatch_jwks(&w->http);
+    /* a closed H2O socket is freed on the loop's next turn */
+    h2o_evloop_run(loop, 0);
 
     /*
      * With connections or timers still live (idle keep-alive connections), disposing the
