@@ -1286,6 +1286,34 @@ static void test_jwks_cache_expiry(void **state)
     auth_cache_free(conf.cache);
 }
 
+/* One slot: a second token takes it, and the first is verified again, never confused. */
+static void test_jwks_cache_one_slot(void **state)
+{
+    auth_conf_t conf = jconf();
+    auth_claims_t claims;
+    unsigned long hits, misses;
+    char a[TOKCAP], b[TOKCAP];
+
+    (void)state;
+    conf.cache = auth_cache_create(0);
+    assert_non_null(conf.cache);
+    strcpy(a, token_rs256(J_PAYLOAD ",\"CTR_ENTITIES_LIMIT\":3}"));
+    strcpy(b, token_rs256(J_PAYLOAD ",\"CTR_ENTITIES_LIMIT\":4}"));
+    assert_int_equal(jverify_conf(&conf, a, NOW, &claims), AUTH_OK);
+    assert_int_equal(jverify_conf(&conf, b, NOW, &claims), AUTH_OK);
+    assert_int_equal(claims.entities_limit, 4);
+    assert_int_equal(jverify_conf(&conf, a, NOW, &claims), AUTH_OK);
+    assert_int_equal(claims.entities_limit, 3);
+    assert_int_equal(jverify_conf(&conf, a, NOW, &claims), AUTH_OK);
+    assert_int_equal(claims.entities_limit, 3);
+    auth_cache_stats(conf.cache, &hits, &misses);
+    assert_int_equal(hits, 1);
+    assert_int_equal(misses, 3);
+    auth_cache_free(conf.cache);
+    auth_cache_stats(NULL, &hits, &misses);
+    assert_int_equal(hits, 0);
+}
+
 static void test_jwks_secret_mode_unchanged(void **state)
 {
     auth_conf_t conf = {.mode = CFG_AUTH_SECRET, .secret = SECRET, .secret_len = strlen(SECRET)};
@@ -1396,6 +1424,7 @@ int main(void)
         cmocka_unit_test_setup(test_jwks_check_order, jwks_reset),
         cmocka_unit_test_setup(test_jwks_cache_hit_skips_verification, jwks_reset),
         cmocka_unit_test_setup(test_jwks_cache_expiry, jwks_reset),
+        cmocka_unit_test_setup(test_jwks_cache_one_slot, jwks_reset),
         cmocka_unit_test_setup(test_jwks_secret_mode_unchanged, jwks_reset),
         cmocka_unit_test_setup(test_jwks_mint_rs256, jwks_reset),
     };
