@@ -139,7 +139,8 @@ static void test_token(void **state)
     const char *argv[] = {
         "token", "--ttl", "60", "--claim", "CTR_ENTITIES_LIMIT=5", "--claim", "aud=http://relay",
         NULL};
-    auth_conf_t conf = {H_SECRET, strlen(H_SECRET), "http://relay"};
+    auth_conf_t conf = {
+        .secret = H_SECRET, .secret_len = strlen(H_SECRET), .audience = "http://relay"};
     char out[4096], header[4200];
     auth_claims_t claims;
     json_t *payload;
