@@ -66,7 +66,8 @@ void jwks_destroy(jwks_t *jwks);
 
 /**
  * Registers an eventfd (or the write end of a pipe) that gets written to whenever a fetch
- * ends, success or failure. Returns 0, or -1 when too many are registered.
+ * ends, success or failure; it is made non-blocking. Returns 0, or -1 when too many are
+ * registered or `fd` is not open.
  */
 int jwks_subscribe(jwks_t *jwks, int fd);
 

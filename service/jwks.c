@@ -7,6 +7,7 @@
  * waits at most for another lookup or for the end of a notification.
  */
 #include <ctype.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -281,8 +282,11 @@ void jwks_destroy(jwks_t *jwks)
 
 int jwks_subscribe(jwks_t *jwks, int fd)
 {
-    int rc = -1;
+    int flags = fcntl(fd, F_GETFL), rc = -1;
 
+    /* notifications are written under the lock: a full pipe must not make them wait */
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0)
+        return -1;
     pthread_mutex_lock(&jwks->mu);
     if (jwks->nsubs < JWKS_MAX_SUBSCRIBERS) {
         jwks->subs[jwks->nsubs++] = fd;

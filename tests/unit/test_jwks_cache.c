@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -479,6 +480,112 @@ static void test_file_errors(void **state)
     cfg_free(&cfg);
 }
 
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+
+    assert_non_null(f);
+    fputs(text, f);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* The file is read again in the thread when an unknown kid comes after the refresh. */
+static void test_file_reread(void **state)
+{
+    char path[] = "/tmp/test_jwks_cache_XXXXXX";
+    char doc[DOC_CAP];
+    jwks_key_t key;
+    int fd = mkstemp(path);
+
+    (void)state;
+    close(fd);
+    make_doc(doc, "file-k1", NULL);
+    write_file(path, doc);
+    open_cache(path, 1, 1000);
+    make_doc(doc, "file-k1", "file-k2");
+    write_file(path, doc);
+    assert_int_equal(find("file-k2", NULL), JWKS_NO_KID);
+    usleep(1100 * 1000);
+    find_after_fetch("file-k2");
+    assert_int_equal(find("file-k2", &key), JWKS_FOUND);
+    assert_int_equal(EVP_PKEY_eq(key.pkey, key2), 1);
+    jwks_key_release(&key);
+    assert_int_equal(jwks_fetch_count(fx.jwks), 1);
+    /* a file gone bad: its last good keys go on serving, an unknown kid is a failure */
+    write_file(path, "{\"keys\":");
+    usleep(1100 * 1000);
+    find_after_fetch("file-k3");
+    assert_int_equal(find("file-k3", NULL), JWKS_FAILED);
+    assert_int_equal(find("file-k1", &key), JWKS_FOUND);
+    assert_int_equal(EVP_PKEY_eq(key.pkey, key1), 1);
+    jwks_key_release(&key);
+    assert_int_equal(jwks_fetch_count(fx.jwks), 2);
+    close_cache();
+    unlink(path);
+}
+
+/* Lookups from several threads at once during a held fetch: all wait, one request. */
+#define FINDERS 8
+static void *finder_main(void *arg)
+{
+    intptr_t id = (intptr_t)arg;
+    char kid[32];
+    intptr_t pending = 0;
+
+    for (int i = 0; i < 25; i++) {
+        snprintf(kid, sizeof(kid), "t%ld-%d", (long)id, i);
+        pending += find(kid, NULL) == JWKS_PENDING;
+    }
+    return (void *)pending;
+}
+
+static void test_concurrent_finds(void **state)
+{
+    pthread_t tids[FINDERS];
+    void *pending;
+
+    (void)state;
+    server_doc("k1", NULL);
+    server_set(SERVE_DOC, 1);
+    open_cache(NULL, 60, 5000);
+    assert_int_equal(find("k1", NULL), JWKS_PENDING);
+    server_wait_holding();
+    for (intptr_t i = 0; i < FINDERS; i++)
+        assert_int_equal(pthread_create(&tids[i], NULL, finder_main, (void *)i), 0);
+    for (int i = 0; i < FINDERS; i++) {
+        assert_int_equal(pthread_join(tids[i], &pending), 0);
+        assert_int_equal((intptr_t)pending, 25);
+    }
+    server_release();
+    assert_true(notified(fx.efd, WAIT_MS));
+    assert_int_equal(server_requests(), 1);
+    assert_int_equal(jwks_fetch_count(fx.jwks), 1);
+    assert_int_equal(find("k1", NULL), JWKS_FOUND);
+    close_cache();
+}
+
+/* A pipe works as a subscriber too, and is made non-blocking. */
+static void test_pipe_subscriber(void **state)
+{
+    int p[2];
+
+    (void)state;
+    assert_int_equal(pipe(p), 0);
+    server_doc("k1", NULL);
+    server_set(SERVE_DOC, 0);
+    open_cache(NULL, 60, 5000);
+    assert_int_equal(jwks_subscribe(fx.jwks, p[1]), 0);
+    assert_true(fcntl(p[1], F_GETFL) & O_NONBLOCK);
+    find_after_fetch("k1");
+    assert_true(notified(p[0], WAIT_MS));
+    jwks_unsubscribe(fx.jwks, p[1]);
+    /* a descriptor that is not open is refused */
+    assert_int_equal(jwks_subscribe(fx.jwks, p[1] + 1000), -1);
+    close_cache();
+    close(p[0]);
+    close(p[1]);
+}
+
 static void test_pending_then_found(void **state)
 {
     jwks_key_t key;
@@ -773,6 +880,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_file),
         cmocka_unit_test(test_file_errors),
+        cmocka_unit_test(test_file_reread),
+        cmocka_unit_test_setup_teardown(test_concurrent_finds, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pipe_subscriber, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pending_then_found, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refresh, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fail_404, setup, teardown),
