@@ -108,8 +108,11 @@ static transfer_t *transfer_new(jwks_t *jwks, jwks_source_t *src, char *err, siz
     SETOPT(CURLOPT_URL, src->url);
     /* an explicit WSA_RELAY_JWKS_URL may be plain http (a local server); a host never */
     SETOPT(CURLOPT_PROTOCOLS_STR, cfg->jwks_url != NULL ? "http,https" : "https");
+    /* a redirect is a failed fetch (not 200); libcurl refuses an empty list of redirect
+     * protocols, so https alone is the narrowest, should following ever be turned on */
     SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
     SETOPT(CURLOPT_MAXREDIRS, 0L);
+    SETOPT(CURLOPT_REDIR_PROTOCOLS_STR, "https");
     SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
     SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
     if (cfg->jwks_ca != NULL)
