@@ -57,6 +57,7 @@ struct js_server {
     pthread_mutex_t lock; /* guards what follows */
     pthread_cond_t cond;  /* a release, a stop, or a connection thread ending */
     char *document;
+    char *location; /* JS_REDIRECT */
     js_mode_t mode;
     int delay_ms;
     int active; /* connection threads running */
@@ -160,7 +161,7 @@ void js_ca_free(js_ca_t *ca)
 
 /* ---- listening ---- */
 
-static int listen_loopback(int *port)
+static int listen_loopback(const char *address, int *port)
 {
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0};
     socklen_t len = sizeof(sa);
@@ -168,7 +169,9 @@ static int listen_loopback(int *port)
 
     assert_true(fd >= 0);
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(inet_pton(AF_INET, address, &sa.sin_addr), 1);
+    /* loopback only: nothing here is reachable from elsewhere */
+    assert_int_equal(ntohl(sa.sin_addr.s_addr) >> 24, 127);
     assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
     assert_int_equal(listen(fd, 128), 0);
     assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
@@ -205,17 +208,24 @@ static int write_all(SSL *ssl, const char *data, size_t len)
     return 0;
 }
 
-static int answer(SSL *ssl, int status, const char *type, const char *body, size_t len)
+static int answer_with(SSL *ssl, int status, const char *extra, const char *type, const char *body,
+                       size_t len)
 {
-    char head[256];
+    char head[1024];
+    const char *reason = status == 200 ? "OK" : status == 302 ? "Found" : "Not Found";
     int n = snprintf(head, sizeof(head),
-                     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                     "HTTP/1.1 %d %s\r\n%sContent-Type: %s\r\nContent-Length: %zu\r\n"
                      "Connection: close\r\n\r\n",
-                     status, status == 200 ? "OK" : "Not Found", type, len);
+                     status, reason, extra, type, len);
 
-    if (write_all(ssl, head, (size_t)n) != 0)
+    if (n < 0 || (size_t)n >= sizeof(head) || write_all(ssl, head, (size_t)n) != 0)
         return -1;
     return write_all(ssl, body, len);
+}
+
+static int answer(SSL *ssl, int status, const char *type, const char *body, size_t len)
+{
+    return answer_with(ssl, status, "", type, body, len);
 }
 
 /* Reads a request head; 0 with the path in `path`, or -1. */
@@ -288,6 +298,15 @@ static void serve_request(js_server_t *js, SSL *ssl, const char *path)
     if (mode == JS_HTML) {
         static const char page[] = "<!DOCTYPE html>\n<html><body><h1>Welcome</h1></body></html>\n";
         answer(ssl, 200, "text/html", page, sizeof(page) - 1);
+        return;
+    }
+    if (mode == JS_REDIRECT) {
+        char extra[600];
+        pthread_mutex_lock(&js->lock);
+        snprintf(extra, sizeof(extra), "Location: %s\r\n",
+                 js->location != NULL ? js->location : "/");
+        pthread_mutex_unlock(&js->lock);
+        answer_with(ssl, 302, extra, "text/plain", "moved\n", 6);
         return;
     }
     if (mode == JS_HUGE) {
@@ -375,6 +394,11 @@ static void *accept_main(void *arg)
 
 js_server_t *js_start(const js_ca_t *ca)
 {
+    return js_start_at(ca, "127.0.0.1");
+}
+
+js_server_t *js_start_at(const js_ca_t *ca, const char *address)
+{
     js_server_t *js = calloc(1, sizeof(*js));
     static atomic_long serial = 100;
     EVP_PKEY *key;
@@ -398,7 +422,7 @@ js_server_t *js_start(const js_ca_t *ca)
     js->document = strdup("{\"keys\":[]}");
     assert_non_null(js->document);
     js->mode = JS_SERVE;
-    js->fd = listen_loopback(&js->port);
+    js->fd = listen_loopback(address, &js->port);
     assert_int_equal(pthread_create(&js->thread, NULL, accept_main, js), 0);
     return js;
 }
@@ -431,6 +455,18 @@ void js_set_delay_ms(js_server_t *js, int ms)
 {
     pthread_mutex_lock(&js->lock);
     js->delay_ms = ms;
+    pthread_mutex_unlock(&js->lock);
+}
+
+void js_set_redirect(js_server_t *js, const char *location)
+{
+    char *copy = strdup(location);
+
+    assert_non_null(copy);
+    pthread_mutex_lock(&js->lock);
+    free(js->location);
+    js->location = copy;
+    js->mode = JS_REDIRECT;
     pthread_mutex_unlock(&js->lock);
 }
 
@@ -480,6 +516,7 @@ void js_stop(js_server_t *js)
     pthread_mutex_destroy(&js->lock);
     SSL_CTX_free(js->ctx);
     free(js->document);
+    free(js->location);
     free(js);
 }
 
@@ -504,7 +541,7 @@ js_counter_t *js_counter_start(void)
     js_counter_t *c = calloc(1, sizeof(*c));
 
     assert_non_null(c);
-    c->fd = listen_loopback(&c->port);
+    c->fd = listen_loopback("127.0.0.1", &c->port);
     assert_int_equal(pthread_create(&c->thread, NULL, counter_main, c), 0);
     return c;
 }

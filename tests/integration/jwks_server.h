@@ -33,6 +33,7 @@ typedef enum {
     JS_HUGE,      /* 200 with a JSON text of JS_HUGE_BYTES */
     JS_SLOW,      /* the document, after the delay set with js_set_delay_ms */
     JS_HOLD,      /* the document, once the test calls js_release */
+    JS_REDIRECT,  /* 302 to the location set with js_set_redirect */
 } js_mode_t;
 
 #define JS_HUGE_BYTES (4 * 1024 * 1024)
@@ -42,12 +43,19 @@ typedef struct js_server js_server_t;
 
 /** Starts a server on a free port in the JS_SERVE mode with the document `{"keys":[]}`. */
 js_server_t *js_start(const js_ca_t *ca);
+
+/** As js_start, listening on another loopback address (its certificate is still for
+ * 127.0.0.1 and localhost only, so a client checking the name refuses it). */
+js_server_t *js_start_at(const js_ca_t *ca, const char *address);
 int js_port(const js_server_t *js);
 
 /** Replaces the document served from now on (a copy is kept). */
 void js_set_document(js_server_t *js, const char *json);
 void js_set_mode(js_server_t *js, js_mode_t mode);
 void js_set_delay_ms(js_server_t *js, int ms);
+
+/** Sets the mode JS_REDIRECT with `location` (copied) as the Location header. */
+void js_set_redirect(js_server_t *js, const char *location);
 
 /** Lets every held request be answered, and answers later ones at once (mode JS_SERVE). */
 void js_release(js_server_t *js);

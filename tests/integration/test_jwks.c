@@ -825,6 +825,54 @@ static void test_untrusted_certificate(void **state)
     js_stop(js);
 }
 
+static void test_redirect_not_followed(void **state)
+{
+    const js_key_t *const keys[] = {&rsa1};
+    const char *const algs[] = {NULL};
+    js_server_t *target = js_start(ca), *mover = js_start(ca);
+    char location[128], from[64], to[64], hosts[160];
+    h_server_t s;
+
+    /* both hosts allowed: only the rule against redirects stands between them */
+    serve_keys(target, keys, algs, 1);
+    snprintf(location, sizeof(location), "https://127.0.0.1:%d" JS_PATH, js_port(target));
+    js_set_redirect(mover, location);
+    host_of(from, sizeof(from), "127.0.0.1", js_port(mover));
+    host_of(to, sizeof(to), "127.0.0.1", js_port(target));
+    snprintf(hosts, sizeof(hosts), "%s,%s", from, to);
+    h_setup(&s);
+    start_jwks_relay(&s, hosts, NULL);
+    refused(&s, token_for(&rsa1, "RS256", "rsa-1", from), M_WRONG_HOST);
+    assert_int_equal(js_requests(mover), 1);
+    assert_int_equal(js_connections(target), 0);
+    /* the target itself is fine */
+    accepted(&s, token_for(&rsa1, "RS256", "rsa-1", to));
+    assert_int_equal(js_requests(target), 1);
+    h_teardown(&s);
+    js_stop(target);
+    js_stop(mover);
+}
+
+static void test_certificate_for_another_name(void **state)
+{
+    const js_key_t *const keys[] = {&rsa1};
+    const char *const algs[] = {NULL};
+    /* a certificate from the trusted CA, but for 127.0.0.1 and localhost only */
+    js_server_t *js = js_start_at(ca, "127.0.0.2");
+    char host[64];
+    h_server_t s;
+
+    serve_keys(js, keys, algs, 1);
+    host_of(host, sizeof(host), "127.0.0.2", js_port(js));
+    h_setup(&s);
+    start_jwks_relay(&s, host, NULL);
+    refused(&s, token_for(&rsa1, "RS256", "rsa-1", host), M_WRONG_HOST);
+    assert_int_equal(js_connections(js), 1);
+    assert_int_equal(js_requests(js), 0);
+    h_teardown(&s);
+    js_stop(js);
+}
+
 static void test_refuses_to_start(void **state)
 {
     const char *const argv[] = {"serve", "--db", relay.db, "--listen", "127.0.0.1:0", NULL};
@@ -1041,6 +1089,8 @@ int main(void)
         cmocka_unit_test(test_jwks_file),
         cmocka_unit_test(test_jwks_url),
         cmocka_unit_test(test_untrusted_certificate),
+        cmocka_unit_test(test_redirect_not_followed),
+        cmocka_unit_test(test_certificate_for_another_name),
         cmocka_unit_test(test_refuses_to_start),
         cmocka_unit_test(test_stall),
     };
