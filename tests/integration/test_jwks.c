@@ -1015,6 +1015,8 @@ static void test_stall(void **state)
     refused(&s, token_for(&rsa256, "RS256", "unknown", host2), M_KID);
     refused(&s, token_for(&rsa1, "RS256", "rsa-1", counter_host), M_WRONG_HOST);
     refused(&s, token_for(&rsa256, "RS512", "rsa-256", host2), M_KEY);
+    /* refused by its algorithm alone, though it names the held source */
+    refused(&s, token_for(&rsa1, "RS512", "rsa-1", host1), M_KEY);
     expect_refused(&s, "a.b", M_STRUCTURE);
     {
         h_client_t c;
