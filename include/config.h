@@ -81,6 +81,8 @@ typedef struct cfg {
     char *jwks_file;     /* WSA_RELAY_JWKS_FILE: keys from this file instead of the host */
     char *jwks_url;      /* WSA_RELAY_JWKS_URL: keys from this http(s) URL instead */
     char *jwks_ca;       /* WSA_RELAY_JWKS_CA: a PEM CA bundle for https; NULL: the system's */
+    char *jwks_proxy;    /* WSA_RELAY_JWKS_PROXY: the proxy for fetches; NULL: none (the
+                            environment's proxy variables are not followed) */
     int jwks_refresh_s;  /* WSA_RELAY_JWKS_REFRESH, 1..86400: least time between fetches of
                             one source that an unknown kid may cause; default 60 */
     int jwks_timeout_ms; /* WSA_RELAY_JWKS_TIMEOUT_MS, 100..60000: a whole fetch; default 5000 */

@@ -36,6 +36,8 @@ static const char serve_usage[] =
     "  WSA_RELAY_JWKS_FILE          read the keys from this JWKS file instead\n"
     "  WSA_RELAY_JWKS_URL           fetch the keys from this URL instead\n"
     "  WSA_RELAY_JWKS_CA            CA bundle (PEM) for the JWKS fetch (default: the system's)\n"
+    "  WSA_RELAY_JWKS_PROXY         http(s) proxy for the JWKS fetch (default none; the\n"
+    "                               https_proxy variable is not followed)\n"
     "  WSA_RELAY_JWKS_REFRESH       least seconds between fetches an unknown kid may cause,\n"
     "                               1-86400 (default 60)\n"
     "  WSA_RELAY_JWKS_TIMEOUT_MS    time allowed for one JWKS fetch, 100-60000 (default 5000)\n"

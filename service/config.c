@@ -549,7 +549,7 @@ static const char *const env_names[] = {
     "WSA_RELAY_SYSLOG_ALLOW",    "WSA_RELAY_APPLIANCES", "WSA_RELAY_SYSLOG_RCVBUF",
     "WSA_RELAY_SYSLOG_IDLE_S",   "WSA_RELAY_JWKS_HOSTS", "WSA_RELAY_JWKS_FILE",
     "WSA_RELAY_JWKS_URL",        "WSA_RELAY_JWKS_CA",    "WSA_RELAY_JWKS_REFRESH",
-    "WSA_RELAY_JWKS_TIMEOUT_MS", "WSA_RELAY_JWT_ALGS",
+    "WSA_RELAY_JWKS_TIMEOUT_MS", "WSA_RELAY_JWT_ALGS",   "WSA_RELAY_JWKS_PROXY",
 };
 
 int cfg_load_env(cfg_t *cfg, char *err, size_t errlen)

@@ -55,6 +55,7 @@ void cfg_jwks_free(cfg_t *cfg)
     free(cfg->jwks_file);
     free(cfg->jwks_url);
     free(cfg->jwks_ca);
+    free(cfg->jwks_proxy);
 }
 
 /* A DNS name: labels of letters, digits and inner hyphens, 1 to 63 bytes each. */
@@ -240,7 +241,8 @@ static int set_readable_file(char **slot, const char *name, const char *path, ch
     return 0;
 }
 
-static int set_jwks_url(cfg_t *cfg, const char *value, char *err, size_t errlen)
+/* An http(s) URL with a host: a JWKS location or a proxy. */
+static int set_http_url(char **slot, const char *name, const char *value, char *err, size_t errlen)
 {
     const char *rest;
     char *copy;
@@ -252,17 +254,16 @@ static int set_jwks_url(cfg_t *cfg, const char *value, char *err, size_t errlen)
     else
         rest = NULL;
     if (rest == NULL || *rest == '\0' || *rest == '/' || strpbrk(value, " \t\r\n") != NULL) {
-        snprintf(err, errlen, "WSA_RELAY_JWKS_URL: expected an http:// or https:// URL; got \"%s\"",
-                 value);
+        snprintf(err, errlen, "%s: expected an http:// or https:// URL; got \"%s\"", name, value);
         return -1;
     }
     copy = strdup(value);
     if (copy == NULL) {
-        snprintf(err, errlen, "WSA_RELAY_JWKS_URL: out of memory");
+        snprintf(err, errlen, "%s: out of memory", name);
         return -1;
     }
-    free(cfg->jwks_url);
-    cfg->jwks_url = copy;
+    free(*slot);
+    *slot = copy;
     return 0;
 }
 
@@ -277,7 +278,9 @@ int cfg_set_jwks(cfg_t *cfg, const char *name, const char *value, char *err, siz
     if (strcmp(name, "WSA_RELAY_JWKS_CA") == 0)
         return set_readable_file(&cfg->jwks_ca, name, value, err, errlen);
     if (strcmp(name, "WSA_RELAY_JWKS_URL") == 0)
-        return set_jwks_url(cfg, value, err, errlen);
+        return set_http_url(&cfg->jwks_url, name, value, err, errlen);
+    if (strcmp(name, "WSA_RELAY_JWKS_PROXY") == 0)
+        return set_http_url(&cfg->jwks_proxy, name, value, err, errlen);
     return 1;
 }
 

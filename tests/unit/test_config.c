@@ -458,6 +458,12 @@ static void test_jwks_algs_and_sources(void **state)
     assert_true(try_set(&cfg, "WSA_RELAY_JWKS_URL", "https:///jwks")[0] != '\0');
     assert_string_equal(try_set(&cfg, "WSA_RELAY_JWKS_URL", "https://keys.example/jwks"), "");
     assert_string_equal(cfg.jwks_url, "https://keys.example/jwks");
+    assert_null(cfg.jwks_proxy);
+    assert_string_equal(try_set(&cfg, "WSA_RELAY_JWKS_PROXY", "proxy.example:3128"),
+                        "WSA_RELAY_JWKS_PROXY: expected an http:// or https:// URL; got "
+                        "\"proxy.example:3128\"");
+    assert_string_equal(try_set(&cfg, "WSA_RELAY_JWKS_PROXY", "http://proxy.example:3128"), "");
+    assert_string_equal(cfg.jwks_proxy, "http://proxy.example:3128");
 
     assert_non_null(mkdtemp(dir));
     snprintf(path, sizeof(path), "%s/none.json", dir);

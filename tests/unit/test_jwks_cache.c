@@ -863,6 +863,64 @@ static void test_background_refetch(void **state)
     close_cache();
 }
 
+/* A port on HOST that nothing listens on. */
+static int closed_port(void)
+{
+    struct sockaddr_in sin = {.sin_family = AF_INET};
+    socklen_t len = sizeof(sin);
+    int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+    assert_true(fd >= 0);
+    inet_pton(AF_INET, HOST, &sin.sin_addr);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+    port = ntohs(sin.sin_port);
+    close(fd);
+    return port;
+}
+
+/*
+ * The proxy variables of the environment are not followed: with every one of them naming
+ * the test server, a fetch from a closed port fails instead of reaching the keys through it.
+ */
+static void test_env_proxy_ignored(void **state)
+{
+    static const char *const vars[] = {"http_proxy", "https_proxy", "HTTPS_PROXY", "ALL_PROXY",
+                                       "all_proxy"};
+    char err[CFG_ERR_LEN], proxy[64], url[128];
+    jwks_key_t key;
+    cfg_t cfg;
+    int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    jwks_t *jwks;
+
+    (void)state;
+    server_doc("k1", NULL);
+    server_set(SERVE_DOC, 0);
+    snprintf(proxy, sizeof(proxy), "http://" HOST ":%d", srv.port);
+    for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+        setenv(vars[i], proxy, 1);
+    unsetenv("no_proxy");
+    unsetenv("NO_PROXY");
+    cfg_init(&cfg);
+    snprintf(url, sizeof(url), "http://" HOST ":%d/.well-known/jwks", closed_port());
+    assert_int_equal(cfg_set(&cfg, "WSA_RELAY_JWKS_URL", url, err, sizeof(err)), 0);
+    jwks = jwks_create(&cfg, err, sizeof(err));
+    assert_non_null(jwks);
+    assert_int_equal(jwks_subscribe(jwks, efd), 0);
+    assert_int_equal(jwks_find(jwks, "h", 1, "k1", 2, util_monotonic_ms(), &key), JWKS_PENDING);
+    assert_true(notified(efd, WAIT_MS));
+    assert_int_equal(jwks_find(jwks, "h", 1, "k1", 2, util_monotonic_ms(), &key), JWKS_FAILED);
+    assert_int_equal(server_requests(), 0);
+    jwks_unsubscribe(jwks, efd);
+    jwks_destroy(jwks);
+    close(efd);
+    cfg_free(&cfg);
+    for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+        unsetenv(vars[i]);
+    setenv("no_proxy", "*", 1);
+    setenv("NO_PROXY", "*", 1);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -899,6 +957,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stop_during_fetch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_subscribers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_host_https_only, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_env_proxy_ignored, setup, teardown),
     };
     int rc;
 
