@@ -292,6 +292,15 @@ int cfg_check_jwks(const cfg_t *cfg, char *err, size_t errlen)
                  "the URL the platform calls this service at (e.g. https://relay.example.com)");
         return -1;
     }
+    /* a request waits for a key fetch at most this long: it must fit in the request's budget */
+    if (cfg->jwks_timeout_ms > cfg->request_budget_ms) {
+        snprintf(err, errlen,
+                 "WSA_RELAY_JWKS_TIMEOUT_MS (%d) is longer than WSA_RELAY_REQUEST_BUDGET_MS "
+                 "(%d): a request waiting for a key fetch would outlive its budget; lower the "
+                 "first or raise the second",
+                 cfg->jwks_timeout_ms, cfg->request_budget_ms);
+        return -1;
+    }
     if (cfg->jwks_file != NULL && cfg->jwks_url != NULL) {
         snprintf(err, errlen,
                  "WSA_RELAY_JWKS_FILE and WSA_RELAY_JWKS_URL: set one key source, not both");
