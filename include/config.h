@@ -122,6 +122,9 @@ int cfg_check_serve(const cfg_t *cfg, char *err, size_t errlen);
  */
 int cfg_syslog_allowed(const cfg_t *cfg, int family, const void *addr);
 
+/** The CFG_ALG_* bit of a JOSE alg name ("RS256"), compared exactly; 0 for any other. */
+unsigned cfg_alg_bit(const char *name, size_t len);
+
 /**
  * 1 when a token's jwks_host (`len` bytes, not NUL-terminated, any case) is exactly one of
  * WSA_RELAY_JWKS_HOSTS. Decides with no network request.

@@ -261,7 +261,7 @@ static unsigned jwks_alg(const auth_conf_t *conf, const json_t *header)
 
     if (!json_is_string(alg) || json_object_get(header, "crit") != NULL)
         return 0;
-    bit = auth_alg_bit(json_string_value(alg), json_string_length(alg));
+    bit = cfg_alg_bit(json_string_value(alg), json_string_length(alg));
     return (bit & conf->cfg->jwt_algs) != 0 ? bit : 0;
 }
 

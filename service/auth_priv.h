@@ -36,9 +36,6 @@ int auth_jwt_parse(const char *token, size_t len, auth_jwt_t *out);
 
 void auth_jwt_free(auth_jwt_t *jwt);
 
-/** The CFG_ALG_* bit of a JOSE alg name ("RS256"), compared exactly; 0 for any other. */
-unsigned auth_alg_bit(const char *name, size_t len);
-
 /**
  * 1 when `sig` is a valid signature of `data` by `key` under the one algorithm `alg`
  * (CFG_ALG_*), which the key must allow and whose key type it must have; else 0. RSA

@@ -11,27 +11,6 @@
 
 #define ES256_HALF 32
 
-unsigned auth_alg_bit(const char *name, size_t len)
-{
-    static const struct {
-        const char *name;
-        unsigned bit;
-    } algs[] = {
-        {"RS256", CFG_ALG_RS256},
-        {"RS384", CFG_ALG_RS384},
-        {"RS512", CFG_ALG_RS512},
-        {"ES256", CFG_ALG_ES256},
-    };
-
-    if (name == NULL)
-        return 0;
-    for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
-        if (len == strlen(algs[i].name) && memcmp(name, algs[i].name, len) == 0)
-            return algs[i].bit;
-    }
-    return 0;
-}
-
 /*
  * The DER ECDSA-Sig-Value OpenSSL verifies, from JOSE's fixed-width r || s. Returns its
  * length in a buffer to OPENSSL_free, or -1. r or s of zero is refused by the verify itself.

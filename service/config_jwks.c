@@ -179,28 +179,36 @@ fail:
     return -1;
 }
 
+static const struct {
+    const char *name;
+    unsigned bit;
+} alg_names[] = {
+    {"RS256", CFG_ALG_RS256},
+    {"RS384", CFG_ALG_RS384},
+    {"RS512", CFG_ALG_RS512},
+    {"ES256", CFG_ALG_ES256},
+};
+
+unsigned cfg_alg_bit(const char *name, size_t len)
+{
+    if (name == NULL)
+        return 0;
+    for (size_t i = 0; i < sizeof(alg_names) / sizeof(alg_names[0]); i++) {
+        if (len == strlen(alg_names[i].name) && memcmp(name, alg_names[i].name, len) == 0)
+            return alg_names[i].bit;
+    }
+    return 0;
+}
+
 static int set_algs(cfg_t *cfg, const char *value, char *err, size_t errlen)
 {
-    static const struct {
-        const char *name;
-        unsigned bit;
-    } algs[] = {
-        {"RS256", CFG_ALG_RS256},
-        {"RS384", CFG_ALG_RS384},
-        {"RS512", CFG_ALG_RS512},
-        {"ES256", CFG_ALG_ES256},
-    };
     unsigned bits = 0;
     const char *p = value;
 
     while (*p != '\0') {
         size_t len = strcspn(p, ",");
-        size_t i;
-        for (i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
-            if (len == strlen(algs[i].name) && memcmp(p, algs[i].name, len) == 0)
-                break;
-        }
-        if (i == sizeof(algs) / sizeof(algs[0])) {
+        unsigned bit = cfg_alg_bit(p, len);
+        if (bit == 0) {
             /* a shared-secret or unsigned algorithm would let a public key sign tokens */
             snprintf(err, errlen,
                      "WSA_RELAY_JWT_ALGS: expected a comma-separated list of RS256, RS384, "
@@ -208,7 +216,7 @@ static int set_algs(cfg_t *cfg, const char *value, char *err, size_t errlen)
                      (int)(len > 64 ? 64 : len), p);
             return -1;
         }
-        bits |= algs[i].bit;
+        bits |= bit;
         p += len;
         if (*p == ',' && *++p == '\0') {
             snprintf(err, errlen, "WSA_RELAY_JWT_ALGS: ends with a comma");

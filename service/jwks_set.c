@@ -190,7 +190,7 @@ static int entry_from_jwk(const json_t *jwk, jwks_entry_t *out)
         return -1;
     if (alg != NULL &&
         (!json_is_string(alg) ||
-         (named = auth_alg_bit(json_string_value(alg), json_string_length(alg))) == 0))
+         (named = cfg_alg_bit(json_string_value(alg), json_string_length(alg))) == 0))
         return -1;
     if (strcmp(json_string_value(kty), "RSA") == 0 && json_string_length(kty) == 3)
         algs = CFG_ALG_RS256 | CFG_ALG_RS384 | CFG_ALG_RS512;

@@ -75,17 +75,17 @@ out:
     return text;
 }
 
-char *auth_mint_hs256(const char *secret, size_t secret_len, const char *claims_json, int64_t ttl,
-                      int64_t now, char *err, size_t errlen)
+/*
+ * Signs the claims with libjwt under `alg` with `key` (the secret, or the private key's PEM),
+ * with `kid` in the header when not NULL. Returns a malloc'd token, or NULL with `err` set.
+ */
+static char *mint(jwt_alg_t alg, const char *key, size_t key_len, const char *kid,
+                  const char *claims_json, int64_t ttl, int64_t now, char *err, size_t errlen)
 {
     jwt_t *jwt = NULL;
     char *grants = NULL, *token = NULL;
     int rc;
 
-    if (secret == NULL || secret_len == 0 || secret_len > INT_MAX) {
-        set_err(err, errlen, "the signing secret is empty or too long");
-        return NULL;
-    }
     grants = build_grants(claims_json, ttl, now, err, errlen);
     if (grants == NULL)
         return NULL;
@@ -96,7 +96,9 @@ char *auth_mint_hs256(const char *secret, size_t secret_len, const char *claims_
     }
     rc = jwt_add_grants_json(jwt, grants);
     if (rc == 0)
-        rc = jwt_set_alg(jwt, JWT_ALG_HS256, (const unsigned char *)secret, (int)secret_len);
+        rc = jwt_set_alg(jwt, alg, (const unsigned char *)key, (int)key_len);
+    if (rc == 0 && kid != NULL)
+        rc = jwt_add_header(jwt, "kid", kid);
     if (rc != 0) {
         set_err(err, errlen, "cannot prepare the token: %s", strerror(rc < 0 ? EINVAL : rc));
         goto out;
@@ -105,9 +107,19 @@ char *auth_mint_hs256(const char *secret, size_t secret_len, const char *claims_
     if (token == NULL)
         set_err(err, errlen, "cannot sign the token: %s", strerror(errno ? errno : EINVAL));
 out:
-    jwt_free(jwt); /* scrubs libjwt's copy of the secret */
+    jwt_free(jwt); /* scrubs libjwt's copy of the key */
     free(grants);
     return token;
+}
+
+char *auth_mint_hs256(const char *secret, size_t secret_len, const char *claims_json, int64_t ttl,
+                      int64_t now, char *err, size_t errlen)
+{
+    if (secret == NULL || secret_len == 0 || secret_len > INT_MAX) {
+        set_err(err, errlen, "the signing secret is empty or too long");
+        return NULL;
+    }
+    return mint(JWT_ALG_HS256, secret, secret_len, NULL, claims_json, ttl, now, err, errlen);
 }
 
 /*
@@ -139,10 +151,6 @@ static int rsa_private_pem_ok(const char *pem, size_t pem_len, char *err, size_t
 char *auth_mint_rs256(const char *pem, size_t pem_len, const char *kid, const char *claims_json,
                       int64_t ttl, int64_t now, char *err, size_t errlen)
 {
-    jwt_t *jwt = NULL;
-    char *grants = NULL, *token = NULL;
-    int rc;
-
     if (pem == NULL || pem_len == 0 || pem_len > INT_MAX) {
         set_err(err, errlen, "the private key is empty or too long");
         return NULL;
@@ -153,28 +161,5 @@ char *auth_mint_rs256(const char *pem, size_t pem_len, const char *kid, const ch
     }
     if (!rsa_private_pem_ok(pem, pem_len, err, errlen))
         return NULL;
-    grants = build_grants(claims_json, ttl, now, err, errlen);
-    if (grants == NULL)
-        return NULL;
-    rc = jwt_new(&jwt);
-    if (rc != 0) {
-        set_err(err, errlen, "cannot create the token: %s", strerror(rc));
-        goto out;
-    }
-    rc = jwt_add_grants_json(jwt, grants);
-    if (rc == 0)
-        rc = jwt_set_alg(jwt, JWT_ALG_RS256, (const unsigned char *)pem, (int)pem_len);
-    if (rc == 0)
-        rc = jwt_add_header(jwt, "kid", kid);
-    if (rc != 0) {
-        set_err(err, errlen, "cannot prepare the token: %s", strerror(rc < 0 ? EINVAL : rc));
-        goto out;
-    }
-    token = jwt_encode_str(jwt);
-    if (token == NULL)
-        set_err(err, errlen, "cannot sign the token: %s", strerror(errno ? errno : EINVAL));
-out:
-    jwt_free(jwt); /* scrubs libjwt's copy of the key */
-    free(grants);
-    return token;
+    return mint(JWT_ALG_RS256, pem, pem_len, kid, claims_json, ttl, now, err, errlen);
 }

@@ -558,17 +558,17 @@ static void test_alg_needs_key_type(void **state)
 static void test_alg_names(void **state)
 {
     (void)state;
-    assert_int_equal(auth_alg_bit("RS256", 5), CFG_ALG_RS256);
-    assert_int_equal(auth_alg_bit("RS384", 5), CFG_ALG_RS384);
-    assert_int_equal(auth_alg_bit("RS512", 5), CFG_ALG_RS512);
-    assert_int_equal(auth_alg_bit("ES256", 5), CFG_ALG_ES256);
-    assert_int_equal(auth_alg_bit("RS256x", 6), 0);
-    assert_int_equal(auth_alg_bit("RS25", 4), 0);
-    assert_int_equal(auth_alg_bit("rs256", 5), 0);
-    assert_int_equal(auth_alg_bit("HS256", 5), 0);
-    assert_int_equal(auth_alg_bit("none", 4), 0);
-    assert_int_equal(auth_alg_bit("PS256", 5), 0);
-    assert_int_equal(auth_alg_bit("RS256\0", 6), 0);
+    assert_int_equal(cfg_alg_bit("RS256", 5), CFG_ALG_RS256);
+    assert_int_equal(cfg_alg_bit("RS384", 5), CFG_ALG_RS384);
+    assert_int_equal(cfg_alg_bit("RS512", 5), CFG_ALG_RS512);
+    assert_int_equal(cfg_alg_bit("ES256", 5), CFG_ALG_ES256);
+    assert_int_equal(cfg_alg_bit("RS256x", 6), 0);
+    assert_int_equal(cfg_alg_bit("RS25", 4), 0);
+    assert_int_equal(cfg_alg_bit("rs256", 5), 0);
+    assert_int_equal(cfg_alg_bit("HS256", 5), 0);
+    assert_int_equal(cfg_alg_bit("none", 4), 0);
+    assert_int_equal(cfg_alg_bit("PS256", 5), 0);
+    assert_int_equal(cfg_alg_bit("RS256\0", 6), 0);
 }
 
 /* A key found in a set stays usable after the set is gone: it holds its own reference. */
