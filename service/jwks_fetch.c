@@ -115,8 +115,12 @@ static transfer_t *transfer_new(jwks_t *jwks, jwks_source_t *src, char *err, siz
     SETOPT(CURLOPT_REDIR_PROTOCOLS_STR, "https");
     SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
     SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
-    if (cfg->jwks_ca != NULL)
+    /* a configured bundle is the only trust: without clearing the CA path, Debian's libcurl
+     * would also accept a certificate from any CA in /etc/ssl/certs */
+    if (cfg->jwks_ca != NULL) {
         SETOPT(CURLOPT_CAINFO, cfg->jwks_ca);
+        SETOPT(CURLOPT_CAPATH, (const char *)NULL);
+    }
     /* only a configured proxy: "" keeps libcurl from taking one from https_proxy and the
      * like, which would send the fetch somewhere the configuration does not name */
     SETOPT(CURLOPT_PROXY, cfg->jwks_proxy != NULL ? cfg->jwks_proxy : "");

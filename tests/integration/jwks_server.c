@@ -130,13 +130,18 @@ static X509 *make_cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *is
 
 js_ca_t *js_ca_create(const char *dir)
 {
+    static atomic_int ca_serial;
     js_ca_t *ca = calloc(1, sizeof(*ca));
+    char cn[64];
     FILE *f;
 
     assert_non_null(ca);
     ca->key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
     assert_non_null(ca->key);
-    ca->cert = make_cert(ca->key, "wsa-relay test CA", NULL, ca->key, 1);
+    /* CAs have names of their own: a verifier finds an issuer by its name, so two CAs of one
+     * name would hide each other */
+    snprintf(cn, sizeof(cn), "wsa-relay test CA %d", atomic_fetch_add(&ca_serial, 1) + 1);
+    ca->cert = make_cert(ca->key, cn, NULL, ca->key, 1);
     snprintf(ca->file, sizeof(ca->file), "%s/ca.pem", dir);
     f = fopen(ca->file, "w");
     assert_non_null(f);
