@@ -39,27 +39,6 @@ static double now_us(void)
     return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
 }
 
-static void b64url(const unsigned char *in, size_t len, char *out)
-{
-    static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    size_t o = 0;
-
-    for (size_t i = 0; i < len; i += 3) {
-        unsigned v = (unsigned)in[i] << 16;
-        if (i + 1 < len)
-            v |= (unsigned)in[i + 1] << 8;
-        if (i + 2 < len)
-            v |= in[i + 2];
-        out[o++] = a[(v >> 18) & 63];
-        out[o++] = a[(v >> 12) & 63];
-        if (i + 1 < len)
-            out[o++] = a[(v >> 6) & 63];
-        if (i + 2 < len)
-            out[o++] = a[v & 63];
-    }
-    out[o] = '\0';
-}
-
 /* Writes the JWKS of `key` (kid "bench") to `path`; 0 or -1. */
 static int write_jwks(EVP_PKEY *key, const char *path)
 {
@@ -73,7 +52,7 @@ static int write_jwks(EVP_PKEY *key, const char *path)
         return -1;
     len = BN_bn2bin(bn, bin);
     BN_free(bn);
-    b64url(bin, (size_t)len, n);
+    util_b64url_encode(bin, (size_t)len, n);
     f = fopen(path, "w");
     if (f == NULL)
         return -1;

@@ -24,6 +24,7 @@
 #include <openssl/pem.h>
 #include <unistd.h>
 #include "auth.h"
+#include "support.h"
 
 #define SECRET "0123456789abcdef0123456789abcdef" /* 32 bytes, the configured minimum */
 #define NOW    1700000000LL
@@ -38,31 +39,15 @@
 #define MSG_EXPIRED   "Authorization failed: JWT has expired"
 #define MSG_NBF       "Authorization failed: JWT is not yet valid"
 
-/* Unpadded base64url through OpenSSL's standard base64. */
-static void b64url(const void *in, size_t len, char *out)
-{
-    int n = EVP_EncodeBlock((unsigned char *)out, in, (int)len);
-
-    for (int i = 0; i < n; i++) {
-        if (out[i] == '+')
-            out[i] = '-';
-        else if (out[i] == '/')
-            out[i] = '_';
-        else if (out[i] == '=')
-            out[i] = '\0';
-    }
-    out[n] = '\0';
-}
-
 /* "b64(header).b64(payload)" in `out`; returns its length. */
 static size_t signing_input(const char *header, const char *payload, char *out)
 {
     size_t n;
 
-    b64url(header, strlen(header), out);
+    t_b64url(header, strlen(header), out);
     n = strlen(out);
     out[n++] = '.';
-    b64url(payload, strlen(payload), out + n);
+    t_b64url(payload, strlen(payload), out + n);
     return strlen(out);
 }
 
@@ -78,7 +63,7 @@ static char *token_signed(const char *header, const char *payload, const char *s
         HMAC(EVP_sha256(), secret, (int)strlen(secret), (unsigned char *)tok, n, mac, &mac_len));
     assert_int_equal(mac_len, 32);
     tok[n++] = '.';
-    b64url(mac, mac_len, tok + n);
+    t_b64url(mac, mac_len, tok + n);
     return tok;
 }
 
@@ -111,7 +96,7 @@ static char *token_mac_resized(const char *header, const char *payload, size_t l
     for (size_t i = 64; i + mac_len <= len; i += mac_len)
         memcpy(sig + i, mac, mac_len);
     tok[n++] = '.';
-    b64url(sig, len, tok + n);
+    t_b64url(sig, len, tok + n);
     return tok;
 }
 
@@ -784,7 +769,7 @@ static void j_b64url_bn(EVP_PKEY *pkey, const char *name, char *out)
     unsigned char bin[600];
 
     assert_int_equal(EVP_PKEY_get_bn_param(pkey, name, &bn), 1);
-    b64url(bin, (size_t)BN_bn2bin(bn, bin), out);
+    t_b64url(bin, (size_t)BN_bn2bin(bn, bin), out);
     BN_free(bn);
 }
 
@@ -809,8 +794,8 @@ static int jwks_setup(void **state)
                                         &pub_len) != 1 ||
         pub_len != 65)
         return -1;
-    b64url(pub + 1, 32, x);
-    b64url(pub + 33, 32, y);
+    t_b64url(pub + 1, 32, x);
+    t_b64url(pub + 33, 32, y);
 
     fd = mkstemp(j_path);
     if (fd < 0 || (f = fdopen(fd, "w")) == NULL)
@@ -886,7 +871,7 @@ static char *token_pkey(const char *header, const char *payload, EVP_PKEY *pkey,
     memcpy(last_sig, sig, sig_len);
     last_sig_len = sig_len;
     tok[n++] = '.';
-    b64url(sig, sig_len, tok + n);
+    t_b64url(sig, sig_len, tok + n);
     return tok;
 }
 
@@ -991,7 +976,7 @@ static void test_jwks_hs256_with_public_key(void **state)
     tok = token_with_sig(hs_hdr, J_PAYLOAD "}", "");
     n = strlen(tok) - 1; /* the signing input, without the dot */
     assert_non_null(HMAC(EVP_sha256(), der, der_len, (unsigned char *)tok, n, mac, &mac_len));
-    b64url(mac, mac_len, tok + n + 1);
+    t_b64url(mac, mac_len, tok + n + 1);
     OPENSSL_free(der);
     assert_auth(jverify(tok, NOW), AUTH_WRONG_KEY_JWKS, MSG_J_KEY);
 }
@@ -1055,15 +1040,15 @@ static void test_jwks_signature(void **state)
         char sig[600];
         token_rs256(J_PAYLOAD "}");
         assert_int_equal(last_sig_len, 256);
-        b64url(last_sig, 255, sig);
+        t_b64url(last_sig, 255, sig);
         assert_auth(jverify(token_with_sig(J_RS256, J_PAYLOAD "}", sig), NOW), AUTH_WRONG_KEY_JWKS,
                     MSG_J_KEY);
         longer[0] = 0;
         memcpy(longer + 1, last_sig, 256);
-        b64url(longer, 257, sig);
+        t_b64url(longer, 257, sig);
         assert_auth(jverify(token_with_sig(J_RS256, J_PAYLOAD "}", sig), NOW), AUTH_WRONG_KEY_JWKS,
                     MSG_J_KEY);
-        b64url(last_sig, 256, sig);
+        t_b64url(last_sig, 256, sig);
         assert_int_equal(jverify(token_with_sig(J_RS256, J_PAYLOAD "}", sig), NOW), AUTH_OK);
     }
 }

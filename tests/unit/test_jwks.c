@@ -23,6 +23,7 @@
 #include "jwks.h"
 #include "util.h"
 #include "../../service/auth_priv.h"
+#include "support.h"
 
 #define RSA_ALL (CFG_ALG_RS256 | CFG_ALG_RS384 | CFG_ALG_RS512)
 #define DOC_CAP 65536
@@ -33,21 +34,6 @@ static EVP_PKEY *rsa2048, *rsa2048b, *rsa1024, *ec256;
 static char rsa_n[400], rsa_e[16], rsab_n[400], rsab_e[16], small_n[200], small_e[16];
 static char ec_x[48], ec_y[48];
 
-static void b64url(const unsigned char *in, size_t len, char *out)
-{
-    int n = EVP_EncodeBlock((unsigned char *)out, in, (int)len);
-
-    for (int i = 0; i < n; i++) {
-        if (out[i] == '+')
-            out[i] = '-';
-        else if (out[i] == '/')
-            out[i] = '_';
-        else if (out[i] == '=')
-            out[i] = '\0';
-    }
-    out[n] = '\0';
-}
-
 static void bn_param(EVP_PKEY *pkey, const char *name, char *out)
 {
     BIGNUM *bn = NULL;
@@ -56,7 +42,7 @@ static void bn_param(EVP_PKEY *pkey, const char *name, char *out)
 
     assert_int_equal(EVP_PKEY_get_bn_param(pkey, name, &bn), 1);
     n = BN_bn2bin(bn, bin);
-    b64url(bin, (size_t)n, out);
+    t_b64url(bin, (size_t)n, out);
     BN_free(bn);
 }
 
@@ -70,8 +56,8 @@ static void ec_coords(EVP_PKEY *pkey)
         EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof(pub), &len), 1);
     assert_int_equal(len, 65);
     assert_int_equal(pub[0], 0x04);
-    b64url(pub + 1, 32, ec_x);
-    b64url(pub + 33, 32, ec_y);
+    t_b64url(pub + 1, 32, ec_x);
+    t_b64url(pub + 33, 32, ec_y);
 }
 
 static int setup_keys(void **state)
@@ -283,7 +269,7 @@ static void test_skip_bad_numbers(void **state)
     len = util_b64url_decode(rsa_n, strlen(rsa_n), bin);
     assert_int_equal(len, 256);
     bin[255] &= 0xfe;
-    b64url(bin, 256, n_even);
+    t_b64url(bin, 256, n_even);
     snprintf(jwk, sizeof(jwk), "{\"kty\":\"RSA\",\"kid\":\"s\",\"n\":\"%s\",\"e\":\"%s\"}", n_even,
              rsa_e);
     set = parse_ok(doc(jwk, NULL), 0, 1);
@@ -292,7 +278,7 @@ static void test_skip_bad_numbers(void **state)
     /* x of 31 bytes */
     len = util_b64url_decode(ec_x, strlen(ec_x), bin);
     assert_int_equal(len, 32);
-    b64url(bin + 1, 31, x_short);
+    t_b64url(bin + 1, 31, x_short);
     snprintf(jwk, sizeof(jwk),
              "{\"kty\":\"EC\",\"crv\":\"P-256\",\"kid\":\"s\",\"x\":\"%s\",\"y\":\"%s\"}", x_short,
              ec_y);
@@ -303,7 +289,7 @@ static void test_skip_bad_numbers(void **state)
     len = util_b64url_decode(ec_y, strlen(ec_y), bin);
     assert_int_equal(len, 32);
     bin[31] ^= 0x01;
-    b64url(bin, 32, y_bad);
+    t_b64url(bin, 32, y_bad);
     snprintf(jwk, sizeof(jwk),
              "{\"kty\":\"EC\",\"crv\":\"P-256\",\"kid\":\"s\",\"x\":\"%s\",\"y\":\"%s\"}", ec_x,
              y_bad);

@@ -33,6 +33,7 @@
 #include "config.h"
 #include "jwks.h"
 #include "util.h"
+#include "support.h"
 
 #define HOST     "127.0.0.1"
 #define DOC_CAP  4096
@@ -301,21 +302,6 @@ static void server_wait_holding(void)
 
 /* ---- keys and documents ---- */
 
-static void b64url(const unsigned char *in, size_t len, char *out)
-{
-    int n = EVP_EncodeBlock((unsigned char *)out, in, (int)len);
-
-    for (int i = 0; i < n; i++) {
-        if (out[i] == '+')
-            out[i] = '-';
-        else if (out[i] == '/')
-            out[i] = '_';
-        else if (out[i] == '=')
-            out[i] = '\0';
-    }
-    out[n] = '\0';
-}
-
 /* The modulus of `pkey` as base64url. */
 static void modulus(EVP_PKEY *pkey, char *out)
 {
@@ -326,7 +312,7 @@ static void modulus(EVP_PKEY *pkey, char *out)
     assert_int_equal(EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_N, &n), 1);
     len = BN_bn2bin(n, bytes);
     assert_int_equal(len, 256); /* a 2048-bit modulus */
-    b64url(bytes, (size_t)len, out);
+    t_b64url(bytes, (size_t)len, out);
     BN_free(n);
 }
 
