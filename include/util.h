@@ -55,4 +55,11 @@ void util_hex(const unsigned char *in, size_t len, char *out);
  */
 void util_uuid_from_name(const char *name, size_t len, char *out);
 
+/**
+ * Opens `path` for reading when it is a regular file: returns the descriptor (blocking, close
+ * on exec), or -1 with the reason ("not a regular file", or the system's) in `err`. A FIFO,
+ * device or directory is refused at once instead of blocking the caller.
+ */
+int util_open_regular(const char *path, char *err, size_t errlen);
+
 #endif

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "config_priv.h"
 #include "log.h"
+#include "util.h"
 
 #define MAX_THREADS     64
 #define SECRET_FILE_MAX 4096
@@ -165,13 +166,17 @@ static int set_url(char **slot, const char *name, const char *value, int strip, 
 static int read_secret_file(cfg_t *cfg, const char *path, char *err, size_t errlen)
 {
     /* one byte more than the longest secret file accepted, to tell "too long" from "full" */
-    char buf[SECRET_FILE_MAX + 1];
-    FILE *f = fopen(path, "r");
+    char buf[SECRET_FILE_MAX + 1], why[128];
+    int fd = util_open_regular(path, why, sizeof(why));
+    FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
     size_t n;
     int rc = -1;
 
     if (f == NULL) {
-        snprintf(err, errlen, "WSA_RELAY_SECRET_FILE: cannot open %s: %s", path, strerror(errno));
+        snprintf(err, errlen, "WSA_RELAY_SECRET_FILE: cannot open %s: %s", path,
+                 fd >= 0 ? strerror(errno) : why);
+        if (fd >= 0)
+            close(fd);
         return -1;
     }
     n = fread(buf, 1, sizeof(buf), f);

@@ -13,8 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 #include "config.h"
 #include "config_priv.h"
+#include "util.h"
 
 static const char *const default_hosts[] = {
     "visibility.amp.cisco.com",
@@ -231,14 +233,14 @@ static int set_algs(cfg_t *cfg, const char *value, char *err, size_t errlen)
 static int set_readable_file(char **slot, const char *name, const char *path, char *err,
                              size_t errlen)
 {
-    FILE *f = fopen(path, "r");
-    char *copy;
+    char why[128], *copy;
+    int fd = util_open_regular(path, why, sizeof(why));
 
-    if (f == NULL) {
-        snprintf(err, errlen, "%s: cannot open %s: %s", name, path, strerror(errno));
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: cannot open %s: %s", name, path, why);
         return -1;
     }
-    fclose(f);
+    close(fd);
     copy = strdup(path);
     if (copy == NULL) {
         snprintf(err, errlen, "%s: out of memory", name);

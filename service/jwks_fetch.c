@@ -177,18 +177,11 @@ jwks_set_t *jwks_read_file(const char *path, size_t *skipped, char *err, size_t 
     jwks_set_t *set = NULL;
     char *text = NULL;
     size_t len = 0;
-    struct stat st;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = util_open_regular(path, err, errlen);
 
     *skipped = 0;
-    if (fd < 0) {
-        snprintf(err, errlen, "%s", strerror(errno));
+    if (fd < 0)
         goto out;
-    }
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        snprintf(err, errlen, "not a regular file");
-        goto out;
-    }
     /* one byte more than allowed tells a document at the cap from one past it */
     text = malloc(JWKS_MAX_BYTES + 1);
     if (text == NULL) {

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 #include "config.h"
@@ -189,9 +190,9 @@ static void test_secret_file_limits(void **state)
     snprintf(want, sizeof(want), "WSA_RELAY_SECRET_FILE: %s: longer than 4096 bytes", path);
     assert_string_equal(try_set(&cfg, "WSA_RELAY_SECRET_FILE", path), want);
     unlink(path);
-    /* a folder opens but cannot be read */
+    /* a folder is not a file */
     assert_string_equal(try_set(&cfg, "WSA_RELAY_SECRET_FILE", "/tmp"),
-                        "WSA_RELAY_SECRET_FILE: /tmp: Is a directory");
+                        "WSA_RELAY_SECRET_FILE: cannot open /tmp: not a regular file");
     cfg_free(&cfg);
 }
 
@@ -431,7 +432,7 @@ static void test_jwks_hosts(void **state)
 
 static void test_jwks_algs_and_sources(void **state)
 {
-    char dir[] = "/tmp/wsa-cfg-XXXXXX", path[64], err[CFG_ERR_LEN];
+    char dir[] = "/tmp/wsa-cfg-XXXXXX", path[64], fifo[64], err[CFG_ERR_LEN];
     FILE *f;
     cfg_t cfg;
 
@@ -475,6 +476,20 @@ static void test_jwks_algs_and_sources(void **state)
     fputs("{\"keys\":[]}", f);
     fclose(f);
     assert_string_equal(try_set(&cfg, "WSA_RELAY_JWKS_FILE", path), "");
+    assert_string_equal(cfg.jwks_file, path);
+    /* a FIFO (or a directory) is refused at once: opening a FIFO would wait for a writer */
+    snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    assert_string_equal(try_set(&cfg, "WSA_RELAY_JWKS_CA", fifo),
+                        strcat(strcat(strcpy(err, "WSA_RELAY_JWKS_CA: cannot open "), fifo),
+                               ": not a regular file"));
+    assert_string_equal(try_set(&cfg, "WSA_RELAY_JWKS_FILE", dir),
+                        strcat(strcat(strcpy(err, "WSA_RELAY_JWKS_FILE: cannot open "), dir),
+                               ": not a regular file"));
+    assert_string_equal(try_set(&cfg, "WSA_RELAY_SECRET_FILE", fifo),
+                        strcat(strcat(strcpy(err, "WSA_RELAY_SECRET_FILE: cannot open "), fifo),
+                               ": not a regular file"));
+    unlink(fifo);
     assert_string_equal(cfg.jwks_file, path);
 
     /* serving in jwks mode needs the audience, and one key source at most */

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -506,6 +507,14 @@ static void test_file_reread(void **state)
     assert_int_equal(EVP_PKEY_eq(key.pkey, key1), 1);
     jwks_key_release(&key);
     assert_int_equal(jwks_fetch_count(fx.jwks), 2);
+    /* a FIFO in its place fails the read at once: opening it would wait for a writer, and
+     * the fetch thread (and the stop, which joins it) with it */
+    unlink(path);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    usleep(1100 * 1000);
+    find_after_fetch("file-k4");
+    assert_int_equal(find("file-k4", NULL), JWKS_FAILED);
+    assert_int_equal(jwks_fetch_count(fx.jwks), 3);
     close_cache();
     unlink(path);
 }
