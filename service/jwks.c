@@ -151,6 +151,31 @@ jwks_status_t jwks_find(jwks_t *jwks, const char *host, size_t host_len, const c
     return st;
 }
 
+/*
+ * A URL as a log line shows it: scheme, host, port and path, without the user information
+ * or the query, where a configured WSA_RELAY_JWKS_URL may carry a credential.
+ */
+static void url_for_log(const char *url, char *out, size_t outlen)
+{
+    const char *sep = strstr(url, "://");
+    size_t scheme_len = sep != NULL ? (size_t)(sep - url) + 3 : 0;
+    const char *host = url + scheme_len, *at = NULL;
+    size_t authority = strcspn(host, "/?#"), shown;
+
+    /* the last '@' of the authority ends the user information */
+    for (size_t i = 0; i < authority; i++) {
+        if (host[i] == '@')
+            at = host + i;
+    }
+    if (at != NULL) {
+        authority -= (size_t)(at + 1 - host);
+        host = at + 1;
+    }
+    shown = authority + strcspn(host + authority, "?#");
+    snprintf(out, outlen, "%.*s%.*s%s", (int)scheme_len, url, (int)shown, host,
+             host[shown] != '\0' ? "?..." : "");
+}
+
 /* Writes to every subscriber. Called with the lock held, so that an unsubscribe that has
  * returned is never written to afterwards. */
 static void notify(jwks_t *jwks)
@@ -168,9 +193,13 @@ void jwks_source_done(jwks_t *jwks, jwks_source_t *src, jwks_set_t *set, size_t 
                       int64_t started_ms, const char *reason)
 {
     int64_t now = util_monotonic_ms();
-    const char *what = src->url != NULL ? src->url : jwks->cfg->jwks_file;
+    char what[JWKS_REASON_LEN];
     jwks_set_t *old = NULL;
 
+    if (src->url != NULL)
+        url_for_log(src->url, what, sizeof(what));
+    else
+        snprintf(what, sizeof(what), "%s", jwks->cfg->jwks_file);
     if (set != NULL)
         log_msg(LOG_LEVEL_INFO, "jwks", "fetched %s: %zu key(s), %zu skipped, %lld ms", what,
                 jwks_set_size(set), skipped, (long long)(now - started_ms));

@@ -916,6 +916,56 @@ static void test_env_proxy_ignored(void **state)
     setenv("NO_PROXY", "*", 1);
 }
 
+/*
+ * A credential in WSA_RELAY_JWKS_URL (user information, a query) stays out of the log: the
+ * fetch's log line names the URL without them.
+ */
+static void test_url_credentials_not_logged(void **state)
+{
+    char err[CFG_ERR_LEN], url[160], want[160], logged[4096] = "";
+    char path[] = "/tmp/test_jwks_cache_log_XXXXXX";
+    int log_fd = mkstemp(path), saved = dup(2), efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    jwks_key_t key;
+    jwks_t *jwks;
+    ssize_t n;
+    cfg_t cfg;
+
+    (void)state;
+    assert_true(log_fd >= 0 && saved >= 0 && efd >= 0);
+    server_doc("k1", NULL);
+    server_set(SERVE_DOC, 0);
+    cfg_init(&cfg);
+    snprintf(url, sizeof(url), "http://reader:s3cret@" HOST ":%d/.well-known/jwks?token=abc123",
+             srv.port);
+    assert_int_equal(cfg_set(&cfg, "WSA_RELAY_JWKS_URL", url, err, sizeof(err)), 0);
+    jwks = jwks_create(&cfg, err, sizeof(err));
+    assert_non_null(jwks);
+    assert_int_equal(jwks_subscribe(jwks, efd), 0);
+    /* the log goes to stderr: catch it in a file for the fetch */
+    assert_int_equal(dup2(log_fd, 2), 2);
+    assert_int_equal(jwks_find(jwks, "h", 1, "k1", 2, util_monotonic_ms(), &key), JWKS_PENDING);
+    assert_true(notified(efd, WAIT_MS));
+    assert_int_equal(dup2(saved, 2), 2);
+    assert_int_equal(jwks_find(jwks, "h", 1, "k1", 2, util_monotonic_ms(), &key), JWKS_FOUND);
+    jwks_key_release(&key);
+    n = pread(log_fd, logged, sizeof(logged) - 1, 0);
+    assert_true(n > 0);
+    logged[n] = '\0';
+    snprintf(want, sizeof(want), "fetched http://" HOST ":%d/.well-known/jwks?...: 1 key(s)",
+             srv.port);
+    assert_non_null(strstr(logged, want));
+    assert_null(strstr(logged, "s3cret"));
+    assert_null(strstr(logged, "reader"));
+    assert_null(strstr(logged, "abc123"));
+    jwks_unsubscribe(jwks, efd);
+    jwks_destroy(jwks);
+    cfg_free(&cfg);
+    close(efd);
+    close(saved);
+    close(log_fd);
+    unlink(path);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -953,6 +1003,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_subscribers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_host_https_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_env_proxy_ignored, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_url_credentials_not_logged, setup, teardown),
     };
     int rc;
 
