@@ -124,6 +124,8 @@ static transfer_t *transfer_new(jwks_t *jwks, jwks_source_t *src, char *err, siz
     /* only a configured proxy: "" keeps libcurl from taking one from https_proxy and the
      * like, which would send the fetch somewhere the configuration does not name */
     SETOPT(CURLOPT_PROXY, cfg->jwks_proxy != NULL ? cfg->jwks_proxy : "");
+    /* nor may no_proxy send around a configured one */
+    SETOPT(CURLOPT_NOPROXY, "");
     SETOPT(CURLOPT_TIMEOUT_MS, (long)cfg->jwks_timeout_ms);
     SETOPT(CURLOPT_CONNECTTIMEOUT_MS, (long)cfg->jwks_timeout_ms);
     SETOPT(CURLOPT_NOSIGNAL, 1L);

@@ -917,6 +917,41 @@ static void test_env_proxy_ignored(void **state)
 }
 
 /*
+ * WSA_RELAY_JWKS_PROXY is used whatever no_proxy says (this program sets it to "*"): the
+ * fetch from a closed port succeeds through the test server acting as the proxy.
+ */
+static void test_configured_proxy_used(void **state)
+{
+    char err[CFG_ERR_LEN], proxy[64], url[128];
+    jwks_key_t key;
+    cfg_t cfg;
+    int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    jwks_t *jwks;
+
+    (void)state;
+    server_doc("k1", NULL);
+    server_set(SERVE_DOC, 0);
+    assert_string_equal(getenv("no_proxy"), "*");
+    cfg_init(&cfg);
+    snprintf(proxy, sizeof(proxy), "http://" HOST ":%d", srv.port);
+    snprintf(url, sizeof(url), "http://" HOST ":%d/.well-known/jwks", closed_port());
+    assert_int_equal(cfg_set(&cfg, "WSA_RELAY_JWKS_PROXY", proxy, err, sizeof(err)), 0);
+    assert_int_equal(cfg_set(&cfg, "WSA_RELAY_JWKS_URL", url, err, sizeof(err)), 0);
+    jwks = jwks_create(&cfg, err, sizeof(err));
+    assert_non_null(jwks);
+    assert_int_equal(jwks_subscribe(jwks, efd), 0);
+    assert_int_equal(jwks_find(jwks, "h", 1, "k1", 2, util_monotonic_ms(), &key), JWKS_PENDING);
+    assert_true(notified(efd, WAIT_MS));
+    assert_int_equal(jwks_find(jwks, "h", 1, "k1", 2, util_monotonic_ms(), &key), JWKS_FOUND);
+    jwks_key_release(&key);
+    assert_int_equal(server_requests(), 1);
+    jwks_unsubscribe(jwks, efd);
+    jwks_destroy(jwks);
+    close(efd);
+    cfg_free(&cfg);
+}
+
+/*
  * A credential in WSA_RELAY_JWKS_URL (user information, a query) stays out of the log: the
  * fetch's log line names the URL without them.
  */
@@ -1004,6 +1039,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_host_https_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_env_proxy_ignored, setup, teardown),
         cmocka_unit_test_setup_teardown(test_url_credentials_not_logged, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_configured_proxy_used, setup, teardown),
     };
     int rc;
 
