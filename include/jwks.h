@@ -14,7 +14,9 @@
  * fetch ended; a failed fetch is retried no sooner than JWKS_RETRY_S (or the refresh
  * interval when that is shorter). A set is replaced whole by each successful fetch, so a
  * key the source dropped stops verifying. A set older than JWKS_MAX_AGE_S is refetched in
- * the background while its keys go on serving.
+ * the background while its keys go on serving; one older than JWKS_MAX_STALE_S (every
+ * refetch failed) serves no more, so that a key the source dropped is not trusted for as
+ * long as the source cannot be reached.
  */
 #ifndef WSA_JWKS_H
 #define WSA_JWKS_H
@@ -28,6 +30,7 @@
 #define JWKS_MAX_KEYS     100           /* keys past this many in one document are ignored */
 #define JWKS_RETRY_S      5
 #define JWKS_MAX_AGE_S    3600
+#define JWKS_MAX_STALE_S  (2 * JWKS_MAX_AGE_S)
 #define JWKS_MIN_RSA_BITS 2048 /* smaller RSA keys in a document are skipped */
 
 typedef struct jwks jwks_t;

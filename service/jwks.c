@@ -125,7 +125,8 @@ jwks_status_t jwks_find(jwks_t *jwks, const char *host, size_t host_len, const c
     src = source_for(jwks, host, host_len);
     if (src == NULL) {
         st = JWKS_FAILED;
-    } else if (src->set != NULL && jwks_set_find(src->set, kid, kid_len, out) == 0) {
+    } else if (src->set != NULL && now_ms - src->set_ms < (int64_t)JWKS_MAX_STALE_S * 1000 &&
+               jwks_set_find(src->set, kid, kid_len, out) == 0) {
         st = JWKS_FOUND;
         /* an old set goes on serving while a fresh one is fetched behind it */
         if (!stopping && !src->fetching && now_ms - src->set_ms >= (int64_t)JWKS_MAX_AGE_S * 1000 &&

@@ -699,6 +699,54 @@ static void test_fail_redirect(void **state)
 }
 
 /* With a 2 s refresh the retry interval is 2 s, not JWKS_RETRY_S. */
+/*
+ * A set whose refetches all failed serves until JWKS_MAX_STALE_S, then no more: its known
+ * kid waits for a fetch like an unknown one, and is refused when that fetch fails.
+ */
+static void test_stale_set_expires(void **state)
+{
+    const char *host = "visibility.amp.cisco.com";
+    int64_t later;
+    jwks_key_t key;
+
+    (void)state;
+    server_doc("k1", NULL);
+    server_set(SERVE_DOC, 0);
+    open_cache(NULL, 60, 5000);
+    find_after_fetch("k1");
+    server_set(SERVE_404, 0);
+    /* past the age: served, and the background refetch fails */
+    later = util_monotonic_ms() + (int64_t)JWKS_MAX_AGE_S * 1000;
+    assert_int_equal(jwks_find(fx.jwks, host, strlen(host), "k1", 2, later, &key), JWKS_FOUND);
+    jwks_key_release(&key);
+    assert_true(notified(fx.efd, WAIT_MS));
+    assert_int_equal(server_requests(), 2);
+    /* a second short of the limit: still served */
+    later = util_monotonic_ms() + (int64_t)JWKS_MAX_STALE_S * 1000 - 1000;
+    assert_int_equal(jwks_find(fx.jwks, host, strlen(host), "k1", 2, later, &key), JWKS_FOUND);
+    jwks_key_release(&key);
+    assert_true(notified(fx.efd, WAIT_MS));
+    /* at the limit: the set is not used; the known kid waits for a fetch (which fails) */
+    later = util_monotonic_ms() + (int64_t)JWKS_MAX_STALE_S * 1000;
+    assert_int_equal(jwks_find(fx.jwks, host, strlen(host), "k1", 2, later, &key), JWKS_PENDING);
+    assert_null(key.pkey);
+    assert_true(notified(fx.efd, WAIT_MS));
+    assert_int_equal(server_requests(), 4);
+    /* (the fetch ended on the real clock, so this later time finds a retry due) */
+    assert_int_equal(jwks_find(fx.jwks, host, strlen(host), "k1", 2, later, &key), JWKS_PENDING);
+    assert_null(key.pkey);
+    assert_true(notified(fx.efd, WAIT_MS));
+    /* the source answers again: the next fetch brings the key back */
+    server_set(SERVE_DOC, 0);
+    assert_int_equal(jwks_find(fx.jwks, host, strlen(host), "k1", 2, later, &key), JWKS_PENDING);
+    assert_true(notified(fx.efd, WAIT_MS));
+    /* (that set is new on the real clock) */
+    assert_int_equal(jwks_find(fx.jwks, host, strlen(host), "k1", 2, util_monotonic_ms(), &key),
+                     JWKS_FOUND);
+    jwks_key_release(&key);
+    close_cache();
+}
+
 static void test_retry_interval(void **state)
 {
     jwks_key_t key;
@@ -1032,6 +1080,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fail_slow, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fail_redirect, setup, teardown),
         cmocka_unit_test_setup_teardown(test_background_refetch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stale_set_expires, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_interval, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_default, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_during_fetch, setup, teardown),
