@@ -130,8 +130,10 @@ static int set_hosts(cfg_t *cfg, const char *value, char *err, size_t errlen)
     const char *p = value;
 
     hosts = calloc(CFG_JWKS_HOSTS_MAX, sizeof(*hosts));
-    if (hosts == NULL)
-        goto oom;
+    if (hosts == NULL) {
+        snprintf(err, errlen, "WSA_RELAY_JWKS_HOSTS: out of memory");
+        return -1;
+    }
     while (*p != '\0') {
         const char *end = strchr(p, ',');
         size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
@@ -155,8 +157,10 @@ static int set_hosts(cfg_t *cfg, const char *value, char *err, size_t errlen)
             goto fail;
         }
         hosts[n] = strndup(p, len);
-        if (hosts[n] == NULL)
-            goto oom;
+        if (hosts[n] == NULL) {
+            snprintf(err, errlen, "WSA_RELAY_JWKS_HOSTS: out of memory");
+            goto fail;
+        }
         /* host names are compared without case, so they are kept in one case */
         for (size_t i = 0; i < len; i++) {
             if (hosts[n][i] >= 'A' && hosts[n][i] <= 'Z')
@@ -174,8 +178,6 @@ static int set_hosts(cfg_t *cfg, const char *value, char *err, size_t errlen)
     cfg->jwks_hosts_n = n;
     return 0;
 
-oom:
-    snprintf(err, errlen, "WSA_RELAY_JWKS_HOSTS: out of memory");
 fail:
     free_hosts(hosts, n);
     return -1;
@@ -302,12 +304,14 @@ int cfg_check_jwks(const cfg_t *cfg, char *err, size_t errlen)
                  "the URL the platform calls this service at (e.g. https://relay.example.com)");
         return -1;
     }
-    /* a request waits for a key fetch at most this long: it must fit in the request's budget */
-    if (cfg->jwks_timeout_ms > cfg->request_budget_ms) {
+    /* a request waits for a key fetch at most this long, out of its budget: at least half
+     * the budget is left for the answer itself */
+    if (cfg->jwks_timeout_ms > cfg->request_budget_ms / 2) {
         snprintf(err, errlen,
-                 "WSA_RELAY_JWKS_TIMEOUT_MS (%d) is longer than WSA_RELAY_REQUEST_BUDGET_MS "
-                 "(%d): a request waiting for a key fetch would outlive its budget; lower the "
-                 "first or raise the second",
+                 "WSA_RELAY_JWKS_TIMEOUT_MS (%d) is more than half of "
+                 "WSA_RELAY_REQUEST_BUDGET_MS (%d): a request that waited for a key fetch "
+                 "would have too little time left to answer; lower the first or raise the "
+                 "second",
                  cfg->jwks_timeout_ms, cfg->request_budget_ms);
         return -1;
     }

@@ -981,9 +981,9 @@ static void call_check(call_t *c, pthread_t t, const char *message)
 
 static void test_stall(void **state)
 {
-    /* the held fetch must outlast the test's waits, and the request budget must cover it */
+    /* the held fetch must outlast the test's waits, and the request budget be twice as long */
     const char *const more[] = {"WSA_RELAY_THREADS=1", "WSA_RELAY_JWKS_TIMEOUT_MS=30000",
-                                "WSA_RELAY_REQUEST_BUDGET_MS=30000", NULL};
+                                "WSA_RELAY_REQUEST_BUDGET_MS=60000", NULL};
     const js_key_t *const keys1[] = {&rsa1};
     const js_key_t *const keys2[] = {&rsa256};
     const char *const algs[] = {NULL};

@@ -505,14 +505,14 @@ static void test_jwks_algs_and_sources(void **state)
     /* no secret is needed in jwks mode */
     assert_null(cfg.secret);
     assert_int_equal(cfg_check_serve(&cfg, err, sizeof(err)), 0);
-    /* a request waiting for a fetch must not outlive its budget */
-    assert_string_equal(try_set(&cfg, "WSA_RELAY_REQUEST_BUDGET_MS", "200"), "");
+    /* a request that waited for a fetch must keep half its budget to answer */
+    assert_string_equal(try_set(&cfg, "WSA_RELAY_REQUEST_BUDGET_MS", "499"), "");
     assert_int_equal(cfg_check_serve(&cfg, err, sizeof(err)), -1);
-    assert_string_equal(err, "WSA_RELAY_JWKS_TIMEOUT_MS (250) is longer than "
-                             "WSA_RELAY_REQUEST_BUDGET_MS (200): a request waiting for a key "
-                             "fetch would outlive its budget; lower the first or raise the "
-                             "second");
-    assert_string_equal(try_set(&cfg, "WSA_RELAY_REQUEST_BUDGET_MS", "250"), "");
+    assert_string_equal(err, "WSA_RELAY_JWKS_TIMEOUT_MS (250) is more than half of "
+                             "WSA_RELAY_REQUEST_BUDGET_MS (499): a request that waited for a "
+                             "key fetch would have too little time left to answer; lower the "
+                             "first or raise the second");
+    assert_string_equal(try_set(&cfg, "WSA_RELAY_REQUEST_BUDGET_MS", "500"), "");
     assert_int_equal(cfg_check_serve(&cfg, err, sizeof(err)), 0);
     unlink(path);
     rmdir(dir);
