@@ -94,6 +94,12 @@ char *auth_mint_hs256(const char *secret, size_t secret_len, const char *claims_
                       int64_t now, char *err, size_t errlen);
 
 /**
+ * The key in a PEM text: a private key, or (with `or_public`) failing that a public one;
+ * NULL when neither, an encrypted key included (no passphrase is ever asked for).
+ */
+EVP_PKEY *auth_pem_key(const char *pem, size_t pem_len, int or_public);
+
+/**
  * Mints an RS256 token (libjwt) with the private key in `pem` and `kid` in its header;
  * claims and ttl as for auth_mint_hs256. For trying jwks mode locally and for the tests.
  */

@@ -14,6 +14,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include "auth.h"
 #include "cmd.h"
 #include "jwks.h"
 #include "util.h"
@@ -65,21 +66,6 @@ char *cmd_read_key_file(const char *cmd, const char *path, size_t *len)
 out:
     fclose(f);
     return buf;
-}
-
-/* The key in `pem`: a private key, or failing that a public one; NULL when neither. */
-static EVP_PKEY *read_any_key(const char *pem, size_t len)
-{
-    BIO *bio = BIO_new_mem_buf(pem, (int)len);
-    EVP_PKEY *pkey;
-
-    if (bio == NULL)
-        return NULL;
-    pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
-    if (pkey == NULL && BIO_reset(bio) == 1)
-        pkey = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
-    BIO_free(bio);
-    return pkey;
 }
 
 /* A big number as unpadded base64url of its big-endian bytes; NULL when out of memory. */
@@ -182,7 +168,7 @@ int cmd_jwks(int argc, char **argv)
     pem = cmd_read_key_file("jwks", key_path, &pem_len);
     if (pem == NULL)
         return 1;
-    pkey = read_any_key(pem, pem_len);
+    pkey = auth_pem_key(pem, pem_len, 1);
     if (pkey == NULL) {
         fprintf(stderr, "wsa-relay jwks: %s: not a PEM private or public key (or encrypted)\n",
                 key_path);

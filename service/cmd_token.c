@@ -180,6 +180,14 @@ int cmd_token(int argc, char **argv)
             rc = 1;
             goto out;
         }
+        /* jwks mode refuses a token without aud: minting one would only mislead */
+        if (json_object_get(claims, "aud") == NULL) {
+            fputs("wsa-relay token: an RS256 token needs an aud, the relay's URL: set "
+                  "WSA_RELAY_PUBLIC_URL or give --claim aud=URL\n",
+                  stderr);
+            rc = CFG_EXIT_USAGE;
+            goto out;
+        }
     } else if (cfg_check_serve(&cfg, err, sizeof(err)) != 0) {
         fprintf(stderr, "wsa-relay token: %s\n", err);
         rc = CFG_EXIT_USAGE;
@@ -194,7 +202,10 @@ int cmd_token(int argc, char **argv)
         token = auth_mint_hs256(cfg.secret, strlen(cfg.secret), claims_text, ttl,
                                 util_now_ms() / 1000, err, sizeof(err));
     if (token == NULL) {
-        fprintf(stderr, "wsa-relay token: %s\n", err);
+        if (pem != NULL)
+            fprintf(stderr, "wsa-relay token: %s: %s\n", key_path, err);
+        else
+            fprintf(stderr, "wsa-relay token: %s\n", err);
         rc = 1;
         goto out;
     }

@@ -17,6 +17,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include "auth.h"
+#include "util.h"
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -122,44 +123,73 @@ char *auth_mint_hs256(const char *secret, size_t secret_len, const char *claims_
     return mint(JWT_ALG_HS256, secret, secret_len, NULL, claims_json, ttl, now, err, errlen);
 }
 
+/* Without a passphrase callback OpenSSL asks the terminal, and a command would sit waiting. */
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+    (void)buf;
+    (void)size;
+    (void)rwflag;
+    (void)u;
+    return 0;
+}
+
+EVP_PKEY *auth_pem_key(const char *pem, size_t pem_len, int or_public)
+{
+    BIO *bio = pem_len <= INT_MAX ? BIO_new_mem_buf(pem, (int)pem_len) : NULL;
+    EVP_PKEY *pkey;
+
+    if (bio == NULL)
+        return NULL;
+    pkey = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
+    if (pkey == NULL && or_public && BIO_reset(bio) == 1)
+        pkey = PEM_read_bio_PUBKEY(bio, NULL, no_passphrase, NULL);
+    BIO_free(bio);
+    return pkey;
+}
+
 /*
- * Checks that `pem` holds an RSA private key before libjwt sees it: libjwt's failures are
- * all EINVAL, and a public key or an EC key deserves its own message.
+ * Checks that `pem` holds an RSA private key jwks mode would take before libjwt sees it:
+ * libjwt's failures are all EINVAL, and each of these deserves its own message.
  */
 static int rsa_private_pem_ok(const char *pem, size_t pem_len, char *err, size_t errlen)
 {
-    BIO *bio = BIO_new_mem_buf(pem, (int)pem_len);
-    EVP_PKEY *pkey = NULL;
+    EVP_PKEY *pkey = auth_pem_key(pem, pem_len, 0);
     int ok = 0;
 
-    if (bio == NULL) {
-        set_err(err, errlen, "out of memory while reading the private key");
-        return 0;
-    }
-    pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
     if (pkey == NULL)
         set_err(err, errlen, "the key is not a PEM private key (or it is encrypted)");
     else if (EVP_PKEY_get_base_id(pkey) != EVP_PKEY_RSA)
         set_err(err, errlen, "RS256 needs an RSA private key; this PEM holds another type");
+    else if (EVP_PKEY_get_bits(pkey) < JWKS_MIN_RSA_BITS)
+        set_err(err, errlen, "a %d-bit key; jwks mode refuses RSA keys under %d bits",
+                EVP_PKEY_get_bits(pkey), JWKS_MIN_RSA_BITS);
     else
         ok = 1;
     EVP_PKEY_free(pkey);
-    BIO_free(bio);
     return ok;
 }
 
 char *auth_mint_rs256(const char *pem, size_t pem_len, const char *kid, const char *claims_json,
                       int64_t ttl, int64_t now, char *err, size_t errlen)
 {
+    char *token;
+
     if (pem == NULL || pem_len == 0 || pem_len > INT_MAX) {
         set_err(err, errlen, "the private key is empty or too long");
         return NULL;
     }
-    if (kid == NULL || kid[0] == '\0') {
-        set_err(err, errlen, "an RS256 token needs a kid");
+    if (kid == NULL || kid[0] == '\0' || !util_utf8_valid(kid, strlen(kid))) {
+        set_err(err, errlen, "an RS256 token needs a kid of UTF-8 text");
         return NULL;
     }
     if (!rsa_private_pem_ok(pem, pem_len, err, errlen))
         return NULL;
-    return mint(JWT_ALG_RS256, pem, pem_len, kid, claims_json, ttl, now, err, errlen);
+    token = mint(JWT_ALG_RS256, pem, pem_len, kid, claims_json, ttl, now, err, errlen);
+    if (token != NULL && strlen(token) > AUTH_MAX_TOKEN) {
+        set_err(err, errlen, "the token would be %zu bytes; the relay takes at most %d",
+                strlen(token), AUTH_MAX_TOKEN);
+        free(token);
+        token = NULL;
+    }
+    return token;
 }

@@ -652,6 +652,7 @@ static void test_token_cli_defaults(void **state)
     const char *argv[] = {"token", "--rs256", key, "--kid", "rsa-1", NULL};
     const char *const env[] = {hosts, "WSA_RELAY_AUTH_MODE=jwks",
                                "WSA_RELAY_PUBLIC_URL=" PUBLIC_URL, NULL};
+    const char *const no_url[] = {hosts, "WSA_RELAY_AUTH_MODE=jwks", NULL};
 
     /* aud from WSA_RELAY_PUBLIC_URL, jwks_host the first allowed host */
     write_file(relay.dir, "rsa1.pem", rsa1.private_pem, key, sizeof(key));
@@ -659,6 +660,10 @@ static void test_token_cli_defaults(void **state)
     assert_int_equal(h_run(argv, env, out, sizeof(out)), 0);
     out[strcspn(out, "\n")] = '\0';
     expect_ok(&relay, out);
+    /* without a public URL there is no aud to give, and the relay would refuse the token */
+    assert_int_equal(h_run(argv, no_url, out, sizeof(out)), 2);
+    assert_string_equal(out, "wsa-relay token: an RS256 token needs an aud, the relay's URL: set "
+                             "WSA_RELAY_PUBLIC_URL or give --claim aud=URL\n");
 }
 
 static void test_jwks_cli(void **state)

@@ -1344,7 +1344,21 @@ static void test_jwks_mint_rs256(void **state)
     free(tok);
 
     assert_null(auth_mint_rs256(pem, (size_t)len, "", NULL, 0, NOW, err, sizeof(err)));
-    assert_string_equal(err, "an RS256 token needs a kid");
+    assert_string_equal(err, "an RS256 token needs a kid of UTF-8 text");
+    assert_null(auth_mint_rs256(pem, (size_t)len, "k\xff", NULL, 0, NOW, err, sizeof(err)));
+    assert_string_equal(err, "an RS256 token needs a kid of UTF-8 text");
+    /* a kid that makes the token longer than the relay reads: 6000 bytes of kid become
+     * 8000 of base64url in the header alone, plus the payload and a 342-byte signature */
+    {
+        char *long_kid = malloc(6001);
+        assert_non_null(long_kid);
+        memset(long_kid, 'k', 6000);
+        long_kid[6000] = '\0';
+        assert_null(auth_mint_rs256(pem, (size_t)len, long_kid, NULL, 0, NOW, err, sizeof(err)));
+        assert_true(strncmp(err, "the token would be ", 19) == 0);
+        assert_non_null(strstr(err, " bytes; the relay takes at most 8192"));
+        free(long_kid);
+    }
     assert_null(auth_mint_rs256("not a key", 9, "k1", NULL, 0, NOW, err, sizeof(err)));
     assert_string_equal(err, "the key is not a PEM private key (or it is encrypted)");
     bio = BIO_new(BIO_s_mem());
@@ -1359,6 +1373,30 @@ static void test_jwks_mint_rs256(void **state)
     BIO_free(bio);
     assert_null(auth_mint_rs256(pem, (size_t)len, "k1", NULL, 0, NOW, err, sizeof(err)));
     assert_string_equal(err, "RS256 needs an RSA private key; this PEM holds another type");
+
+    /* an encrypted key is refused as it is, never with a passphrase prompt */
+    bio = BIO_new(BIO_s_mem());
+    assert_int_equal(PEM_write_bio_PrivateKey(bio, j_rsa, EVP_aes_256_cbc(),
+                                              (unsigned char *)"secret123", 9, NULL, NULL),
+                     1);
+    len = BIO_read(bio, pem, sizeof(pem) - 1);
+    BIO_free(bio);
+    assert_null(auth_pem_key(pem, (size_t)len, 1));
+    assert_null(auth_mint_rs256(pem, (size_t)len, "k1", NULL, 0, NOW, err, sizeof(err)));
+    assert_string_equal(err, "the key is not a PEM private key (or it is encrypted)");
+
+    /* a key jwks mode would skip is not minted with */
+    {
+        EVP_PKEY *small = EVP_RSA_gen(1024);
+        assert_non_null(small);
+        bio = BIO_new(BIO_s_mem());
+        assert_int_equal(PEM_write_bio_PrivateKey(bio, small, NULL, NULL, 0, NULL, NULL), 1);
+        len = BIO_read(bio, pem, sizeof(pem) - 1);
+        BIO_free(bio);
+        EVP_PKEY_free(small);
+        assert_null(auth_mint_rs256(pem, (size_t)len, "k1", NULL, 0, NOW, err, sizeof(err)));
+        assert_string_equal(err, "a 1024-bit key; jwks mode refuses RSA keys under 2048 bits");
+    }
 }
 
 int main(void)
