@@ -229,8 +229,10 @@ static void on_jwks_ready(h2o_socket_t *sock, const char *err)
     while (!h2o_linklist_is_empty(&waiting)) {
         http_call_t *call = H2O_STRUCT_FROM_MEMBER(http_call_t, parked, waiting.next);
         h2o_linklist_unlink(&call->parked);
-        if (authenticate_or_reply(call) == 0)
-            call->fn(call);
+        /* a handler that declines (returns non-zero) is passed on to H2O in on_req; here
+         * nobody else would answer, so the call is answered as not found */
+        if (authenticate_or_reply(call) == 0 && call->fn(call) != 0)
+            http_reply_error(call->req, 404, "not found", "No handler answered this request");
     }
 }
 
