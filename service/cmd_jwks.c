@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <jansson.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
@@ -37,12 +38,16 @@ static const char jwks_usage[] =
 
 char *cmd_read_key_file(const char *cmd, const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
+    char why[128], *buf = NULL;
+    int fd = util_open_regular(path, why, sizeof(why));
+    FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
     size_t n;
 
     if (f == NULL) {
-        fprintf(stderr, "wsa-relay %s: %s: cannot open: %s\n", cmd, path, strerror(errno));
+        fprintf(stderr, "wsa-relay %s: %s: cannot open: %s\n", cmd, path,
+                fd >= 0 ? strerror(errno) : why);
+        if (fd >= 0)
+            close(fd);
         return NULL;
     }
     buf = malloc(KEY_FILE_MAX + 1);

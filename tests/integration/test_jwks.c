@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -689,6 +690,12 @@ static void test_jwks_cli(void **state)
     json_decref(want);
     json_decref(doc);
     free(expected);
+    /* a FIFO or a folder for the key is refused at once, not waited on */
+    snprintf(key, sizeof(key), "%s/key.fifo", relay.dir);
+    assert_int_equal(mkfifo(key, 0600), 0);
+    assert_int_equal(h_run(argv, NULL, out, sizeof(out)), 1);
+    assert_true(strstr(out, "key.fifo: cannot open: not a regular file\n") != NULL);
+    unlink(key);
 }
 
 /* ---- relays of their own ---- */
