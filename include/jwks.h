@@ -10,13 +10,13 @@
  * subscribed is written to (a fetch ended).
  *
  * Limits, per source: one fetch at a time, however many requests wait for it; an unknown
- * kid starts a fetch only when WSA_RELAY_JWKS_REFRESH seconds have passed since the last
- * fetch ended; a failed fetch is retried no sooner than JWKS_RETRY_S (or the refresh
- * interval when that is shorter). A set is replaced whole by each successful fetch, so a
- * key the source dropped stops verifying. A set older than JWKS_MAX_AGE_S is refetched in
- * the background while its keys go on serving; one older than JWKS_MAX_STALE_S (every
- * refetch failed) serves no more, so that a key the source dropped is not trusted for as
- * long as the source cannot be reached.
+ * kid (or a signature the cached key refuses) starts a fetch only when
+ * WSA_RELAY_JWKS_REFRESH seconds have passed since the last fetch ended; a failed fetch is retried
+ * no sooner than JWKS_RETRY_S (or the refresh interval when that is shorter). A set is replaced
+ * whole by each successful fetch, so a key the source dropped stops verifying. A set older than
+ * JWKS_MAX_AGE_S is refetched in the background while its keys go on serving; one older than
+ * JWKS_MAX_STALE_S (every refetch failed) serves no more, so that a key the source dropped is not
+ * trusted for as long as the source cannot be reached.
  */
 #ifndef WSA_JWKS_H
 #define WSA_JWKS_H
@@ -84,6 +84,14 @@ void jwks_unsubscribe(jwks_t *jwks, int fd);
  */
 jwks_status_t jwks_find(jwks_t *jwks, const char *host, size_t host_len, const char *kid,
                         size_t kid_len, int64_t now_ms, jwks_key_t *out);
+
+/**
+ * For a signature that failed with the key jwks_find gave: the source may have put a new
+ * key under the same kid, so a fetch is started as for an unknown kid (when one is due: at
+ * most once per WSA_RELAY_JWKS_REFRESH). Returns 1 when a fetch is running (verify again
+ * once notified), 0 when none is due (the signature is simply bad).
+ */
+int jwks_refresh(jwks_t *jwks, const char *host, size_t host_len, int64_t now_ms);
 
 /** Releases a key from jwks_find; a zeroed key is fine. */
 void jwks_key_release(jwks_key_t *key);

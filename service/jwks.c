@@ -152,6 +152,26 @@ jwks_status_t jwks_find(jwks_t *jwks, const char *host, size_t host_len, const c
     return st;
 }
 
+int jwks_refresh(jwks_t *jwks, const char *host, size_t host_len, int64_t now_ms)
+{
+    jwks_source_t *src;
+    int running = 0, wake = 0;
+
+    pthread_mutex_lock(&jwks->mu);
+    src = source_for(jwks, host, host_len);
+    if (src != NULL && !atomic_load(&jwks->stopping)) {
+        if (!src->fetching && fetch_due(jwks, src, now_ms)) {
+            queue_fetch(jwks, src);
+            wake = 1;
+        }
+        running = src->fetching;
+    }
+    pthread_mutex_unlock(&jwks->mu);
+    if (wake)
+        jwks_fetch_wake(jwks);
+    return running;
+}
+
 /*
  * A URL as a log line shows it: scheme, host, port and path, without the user information
  * or the query, where a configured WSA_RELAY_JWKS_URL may carry a credential.

@@ -767,6 +767,42 @@ static void test_rotation(void **state)
     js_stop(js);
 }
 
+/*
+ * A key replaced under the same kid: a token of the new key fails the cached one, and once
+ * the refresh interval has passed that failure fetches the set again (once) and verifies.
+ */
+static void test_rotation_same_kid(void **state)
+{
+    const char *const more[] = {"WSA_RELAY_JWKS_REFRESH=2", NULL};
+    const js_key_t *const old_keys[] = {&rsa1};
+    const js_key_t *const new_keys[] = {&stranger};
+    const char *const algs[] = {NULL};
+    js_server_t *js = js_start(ca);
+    char host[64];
+    h_server_t s;
+
+    serve_keys(js, old_keys, algs, 1);
+    host_of(host, sizeof(host), "127.0.0.1", js_port(js));
+    h_setup(&s);
+    start_jwks_relay(&s, host, more);
+    accepted(&s, token_for(&rsa1, "RS256", "rsa-1", host));
+    assert_int_equal(js_requests(js), 1);
+
+    /* rsa-1 is now another key */
+    serve_keys(js, new_keys, algs, 1);
+    /* within WSA_RELAY_JWKS_REFRESH of the last fetch a bad signature fetches nothing */
+    refused(&s, token_for(&stranger, "RS256", "rsa-1", host), M_KEY);
+    assert_int_equal(js_requests(js), 1);
+    sleep(3);
+    accepted(&s, token_for(&stranger, "RS256", "rsa-1", host));
+    assert_int_equal(js_requests(js), 2);
+    /* the old key's tokens now fail, and fetch nothing more */
+    refused(&s, token_for(&rsa1, "RS256", "rsa-1", host), M_KEY);
+    assert_int_equal(js_requests(js), 2);
+    h_teardown(&s);
+    js_stop(js);
+}
+
 static void test_jwks_file(void **state)
 {
     char *jwk = js_jwk(&rsa1, NULL), *doc, file[512], file_env[600], hosts[200];
@@ -1102,6 +1138,7 @@ int main(void)
         cmocka_unit_test(test_rs384_allowed),
         cmocka_unit_test(test_es256_allowed),
         cmocka_unit_test(test_rotation),
+        cmocka_unit_test(test_rotation_same_kid),
         cmocka_unit_test(test_jwks_file),
         cmocka_unit_test(test_jwks_url),
         cmocka_unit_test(test_untrusted_certificate),

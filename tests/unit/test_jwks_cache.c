@@ -703,6 +703,34 @@ static void test_fail_redirect(void **state)
  * A set whose refetches all failed serves until JWKS_MAX_STALE_S, then no more: its known
  * kid waits for a fetch like an unknown one, and is refused when that fetch fails.
  */
+/* jwks_refresh: a fetch only when one is due, shared with any running one. */
+static void test_refresh_after_bad_signature(void **state)
+{
+    const char *host = "visibility.amp.cisco.com";
+
+    (void)state;
+    server_doc("k1", NULL);
+    server_set(SERVE_DOC, 0);
+    open_cache(NULL, 1, 5000);
+    find_after_fetch("k1");
+    /* right after a fetch: none is due */
+    assert_int_equal(jwks_refresh(fx.jwks, host, strlen(host), util_monotonic_ms()), 0);
+    assert_int_equal(server_requests(), 1);
+    usleep(1100 * 1000);
+    server_set(SERVE_DOC, 1);
+    assert_int_equal(jwks_refresh(fx.jwks, host, strlen(host), util_monotonic_ms()), 1);
+    server_wait_holding();
+    /* while it runs, asking again joins it */
+    assert_int_equal(jwks_refresh(fx.jwks, host, strlen(host), util_monotonic_ms()), 1);
+    assert_int_equal(find("k9", NULL), JWKS_PENDING);
+    server_release();
+    assert_true(notified(fx.efd, WAIT_MS));
+    assert_int_equal(server_requests(), 2);
+    assert_int_equal(jwks_fetch_count(fx.jwks), 2);
+    assert_int_equal(jwks_refresh(fx.jwks, host, strlen(host), util_monotonic_ms()), 0);
+    close_cache();
+}
+
 static void test_stale_set_expires(void **state)
 {
     const char *host = "visibility.amp.cisco.com";
@@ -1081,6 +1109,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fail_redirect, setup, teardown),
         cmocka_unit_test_setup_teardown(test_background_refetch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stale_set_expires, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refresh_after_bad_signature, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_interval, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_default, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_during_fetch, setup, teardown),
