@@ -436,6 +436,22 @@ static int open_stores(const cfg_t *cfg, worker_t *workers, int n)
  * stops the start), and for each worker a token cache and an eventfd the cache writes to when
  * a fetch ends. Returns the cache, or NULL (logged).
  */
+/* One line that tells an operator what jwks mode will accept: hosts, key source, audience. */
+static void log_jwks_mode(const cfg_t *cfg)
+{
+    char hosts[512] = "";
+    size_t len = 0;
+
+    for (size_t i = 0; i < cfg->jwks_hosts_n && len < sizeof(hosts); i++)
+        len += (size_t)snprintf(hosts + len, sizeof(hosts) - len, "%s%s", i > 0 ? "," : "",
+                                cfg->jwks_hosts[i]);
+    log_msg(LOG_LEVEL_INFO, "server", "jwks mode: jwks_host one of %s; keys from %s; aud %s", hosts,
+            cfg->jwks_file != NULL  ? "WSA_RELAY_JWKS_FILE"
+            : cfg->jwks_url != NULL ? "WSA_RELAY_JWKS_URL"
+                                    : "https://<jwks_host>/.well-known/jwks",
+            cfg->public_url);
+}
+
 static jwks_t *open_jwks(const cfg_t *cfg, worker_t *workers, int n)
 {
     char err[CFG_ERR_LEN];
@@ -445,6 +461,7 @@ static jwks_t *open_jwks(const cfg_t *cfg, worker_t *workers, int n)
         log_msg(LOG_LEVEL_ERROR, "server", "jwks: %s", err);
         return NULL;
     }
+    log_jwks_mode(cfg);
     for (int i = 0; i < n; i++) {
         http_worker_t *h = &workers[i].http;
         h->auth.jwks = jwks;

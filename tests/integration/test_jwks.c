@@ -921,6 +921,22 @@ static void test_certificate_for_another_name(void **state)
     js_stop(js);
 }
 
+/* The start names what the mode accepts: the allowed hosts, where keys come from, the aud. */
+static void test_start_line(void **state)
+{
+    char *log = h_server_log(&relay), want[600];
+
+    snprintf(want, sizeof(want),
+             "INFO  [server] jwks mode: jwks_host one of %s,127.0.0.1:%d,127.0.0.1:%d,"
+             "127.0.0.1:%d,127.0.0.1:%d; keys from https://<jwks_host>/.well-known/jwks; "
+             "aud " PUBLIC_URL "\n",
+             good_host, js_port(fail_404), js_port(fail_html), js_port(fail_huge),
+             js_port(fail_slow));
+    assert_non_null(log);
+    assert_non_null(strstr(log, want));
+    free(log);
+}
+
 static void test_refuses_to_start(void **state)
 {
     const char *const argv[] = {"serve", "--db", relay.db, "--listen", "127.0.0.1:0", NULL};
@@ -1139,6 +1155,7 @@ int main(void)
         cmocka_unit_test(test_es256_allowed),
         cmocka_unit_test(test_rotation),
         cmocka_unit_test(test_rotation_same_kid),
+        cmocka_unit_test(test_start_line),
         cmocka_unit_test(test_jwks_file),
         cmocka_unit_test(test_jwks_url),
         cmocka_unit_test(test_untrusted_certificate),
