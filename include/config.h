@@ -85,7 +85,8 @@ typedef struct cfg {
                             environment's proxy variables are not followed) */
     int jwks_refresh_s;  /* WSA_RELAY_JWKS_REFRESH, 1..86400: least time between fetches of
                             one source that an unknown kid may cause; default 60 */
-    int jwks_timeout_ms; /* WSA_RELAY_JWKS_TIMEOUT_MS, 100..60000: a whole fetch; default 5000 */
+    int jwks_timeout_ms; /* WSA_RELAY_JWKS_TIMEOUT_MS, 100..30000 and at most half the request
+                            budget: a whole fetch; default 5000 */
     unsigned jwt_algs;   /* WSA_RELAY_JWT_ALGS, comma-separated names: CFG_ALG_* bits;
                             default CFG_ALG_RS256 */
 } cfg_t;

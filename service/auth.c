@@ -299,11 +299,10 @@ static auth_result_t verify_jwks(const auth_conf_t *conf, const char *token, con
     default:
         return AUTH_WRONG_JWKS_HOST;
     }
-    if ((key.algs & alg) == 0)
-        r = AUTH_WRONG_KEY_JWKS;
-    else if (!auth_sig_verify(&key, alg, (const unsigned char *)token, jwt->signed_len, jwt->sig,
-                              jwt->sig_len))
-        /* a key replaced under the same kid fails here until a fetch brings the new one */
+    if ((key.algs & alg) == 0 || !auth_sig_verify(&key, alg, (const unsigned char *)token,
+                                                  jwt->signed_len, jwt->sig, jwt->sig_len))
+        /* a key replaced under the same kid (another key, or another alg) fails here until a
+         * fetch brings the new one */
         r = jwks_refresh(conf->jwks, json_string_value(jwks_host), json_string_length(jwks_host),
                          util_monotonic_ms())
                 ? AUTH_PENDING

@@ -180,6 +180,13 @@ int cmd_token(int argc, char **argv)
             rc = 1;
             goto out;
         }
+        if ((cfg.jwt_algs & CFG_ALG_RS256) == 0) {
+            fputs("wsa-relay token: WSA_RELAY_JWT_ALGS does not allow RS256, the algorithm "
+                  "--rs256 signs with\n",
+                  stderr);
+            rc = CFG_EXIT_USAGE;
+            goto out;
+        }
         /* jwks mode refuses a token without aud: minting one would only mislead */
         if (json_object_get(claims, "aud") == NULL) {
             fputs("wsa-relay token: an RS256 token needs an aud, the relay's URL: set "

@@ -441,7 +441,7 @@ static const int_setting_t int_settings[] = {
     {"WSA_RELAY_SYSLOG_RCVBUF", offsetof(cfg_t, syslog_rcvbuf), 0, 256L * 1024 * 1024, "bytes"},
     {"WSA_RELAY_SYSLOG_IDLE_S", offsetof(cfg_t, syslog_idle_s), 1, 86400, "seconds"},
     {"WSA_RELAY_JWKS_REFRESH", offsetof(cfg_t, jwks_refresh_s), 1, 86400, "seconds"},
-    {"WSA_RELAY_JWKS_TIMEOUT_MS", offsetof(cfg_t, jwks_timeout_ms), 100, 60000, "milliseconds"},
+    {"WSA_RELAY_JWKS_TIMEOUT_MS", offsetof(cfg_t, jwks_timeout_ms), 100, 30000, "milliseconds"},
 };
 
 /* Sets a whole-number setting; 1 when `name` is not one of them. */

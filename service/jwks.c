@@ -101,15 +101,26 @@ static void queue_fetch(jwks_t *jwks, jwks_source_t *src)
     jwks->fetches++;
 }
 
-/* Whether a fetch of `src` may start now: the refresh interval after a success, the retry
- * interval after a failure. Called with the lock held. */
+/* Whether the set of `src` is past serving (JWKS_MAX_STALE_S). Called with the lock held. */
+static int set_expired(const jwks_source_t *src, int64_t now_ms)
+{
+    return src->set != NULL && now_ms - src->set_ms >= (int64_t)JWKS_MAX_STALE_S * 1000;
+}
+
+/*
+ * Whether a fetch of `src` may start now: the retry interval after a failure; after a
+ * success the refresh interval, unless the set has expired, which a fetch must replace at
+ * once (a long refresh interval would otherwise refuse its known kids for hours). Called
+ * with the lock held.
+ */
 static int fetch_due(const jwks_t *jwks, const jwks_source_t *src, int64_t now_ms)
 {
     if (!src->ended)
         return 1;
     if (src->failed)
         return now_ms - src->ended_ms >= retry_ms(jwks);
-    return now_ms - src->ended_ms >= (int64_t)jwks->cfg->jwks_refresh_s * 1000;
+    return set_expired(src, now_ms) ||
+           now_ms - src->ended_ms >= (int64_t)jwks->cfg->jwks_refresh_s * 1000;
 }
 
 jwks_status_t jwks_find(jwks_t *jwks, const char *host, size_t host_len, const char *kid,
@@ -125,7 +136,7 @@ jwks_status_t jwks_find(jwks_t *jwks, const char *host, size_t host_len, const c
     src = source_for(jwks, host, host_len);
     if (src == NULL) {
         st = JWKS_FAILED;
-    } else if (src->set != NULL && now_ms - src->set_ms < (int64_t)JWKS_MAX_STALE_S * 1000 &&
+    } else if (src->set != NULL && !set_expired(src, now_ms) &&
                jwks_set_find(src->set, kid, kid_len, out) == 0) {
         st = JWKS_FOUND;
         /* an old set goes on serving while a fresh one is fetched behind it */

@@ -431,11 +431,6 @@ static int open_stores(const cfg_t *cfg, worker_t *workers, int n)
     return 0;
 }
 
-/*
- * jwks mode: the key cache (its file, when one is configured, is read now, so that a bad one
- * stops the start), and for each worker a token cache and an eventfd the cache writes to when
- * a fetch ends. Returns the cache, or NULL (logged).
- */
 /* One line that tells an operator what jwks mode will accept: hosts, key source, audience. */
 static void log_jwks_mode(const cfg_t *cfg)
 {
@@ -445,6 +440,9 @@ static void log_jwks_mode(const cfg_t *cfg)
     for (size_t i = 0; i < cfg->jwks_hosts_n && len < sizeof(hosts); i++)
         len += (size_t)snprintf(hosts + len, sizeof(hosts) - len, "%s%s", i > 0 ? "," : "",
                                 cfg->jwks_hosts[i]);
+    /* a list too long for the line says so rather than look complete */
+    if (len >= sizeof(hosts))
+        memcpy(hosts + sizeof(hosts) - 4, "...", 4);
     log_msg(LOG_LEVEL_INFO, "server", "jwks mode: jwks_host one of %s; keys from %s; aud %s", hosts,
             cfg->jwks_file != NULL  ? "WSA_RELAY_JWKS_FILE"
             : cfg->jwks_url != NULL ? "WSA_RELAY_JWKS_URL"
@@ -452,6 +450,11 @@ static void log_jwks_mode(const cfg_t *cfg)
             cfg->public_url);
 }
 
+/*
+ * jwks mode: the key cache (its file, when one is configured, is read now, so that a bad one
+ * stops the start), and for each worker a token cache and an eventfd the cache writes to when
+ * a fetch ends. Returns the cache, or NULL (logged).
+ */
 static jwks_t *open_jwks(const cfg_t *cfg, worker_t *workers, int n)
 {
     char err[CFG_ERR_LEN];

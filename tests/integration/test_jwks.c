@@ -654,6 +654,8 @@ static void test_token_cli_defaults(void **state)
     const char *const env[] = {hosts, "WSA_RELAY_AUTH_MODE=jwks",
                                "WSA_RELAY_PUBLIC_URL=" PUBLIC_URL, NULL};
     const char *const no_url[] = {hosts, "WSA_RELAY_AUTH_MODE=jwks", NULL};
+    const char *const no_rs256[] = {hosts, "WSA_RELAY_PUBLIC_URL=" PUBLIC_URL,
+                                    "WSA_RELAY_JWT_ALGS=RS384", NULL};
 
     /* aud from WSA_RELAY_PUBLIC_URL, jwks_host the first allowed host */
     write_file(relay.dir, "rsa1.pem", rsa1.private_pem, key, sizeof(key));
@@ -665,6 +667,10 @@ static void test_token_cli_defaults(void **state)
     assert_int_equal(h_run(argv, no_url, out, sizeof(out)), 2);
     assert_string_equal(out, "wsa-relay token: an RS256 token needs an aud, the relay's URL: set "
                              "WSA_RELAY_PUBLIC_URL or give --claim aud=URL\n");
+    /* nor when the configuration would refuse RS256 itself */
+    assert_int_equal(h_run(argv, no_rs256, out, sizeof(out)), 2);
+    assert_string_equal(out, "wsa-relay token: WSA_RELAY_JWT_ALGS does not allow RS256, the "
+                             "algorithm --rs256 signs with\n");
 }
 
 static void test_jwks_cli(void **state)

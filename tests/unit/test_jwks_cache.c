@@ -698,11 +698,6 @@ static void test_fail_redirect(void **state)
     expect_failure(SERVE_REDIRECT, 5000, WAIT_MS);
 }
 
-/* With a 2 s refresh the retry interval is 2 s, not JWKS_RETRY_S. */
-/*
- * A set whose refetches all failed serves until JWKS_MAX_STALE_S, then no more: its known
- * kid waits for a fetch like an unknown one, and is refused when that fetch fails.
- */
 /* jwks_refresh: a fetch only when one is due, shared with any running one. */
 static void test_refresh_after_bad_signature(void **state)
 {
@@ -711,12 +706,12 @@ static void test_refresh_after_bad_signature(void **state)
     (void)state;
     server_doc("k1", NULL);
     server_set(SERVE_DOC, 0);
-    open_cache(NULL, 1, 5000);
+    open_cache(NULL, 2, 5000);
     find_after_fetch("k1");
     /* right after a fetch: none is due */
     assert_int_equal(jwks_refresh(fx.jwks, host, strlen(host), util_monotonic_ms()), 0);
     assert_int_equal(server_requests(), 1);
-    usleep(1100 * 1000);
+    usleep(2100 * 1000);
     server_set(SERVE_DOC, 1);
     assert_int_equal(jwks_refresh(fx.jwks, host, strlen(host), util_monotonic_ms()), 1);
     server_wait_holding();
@@ -731,6 +726,10 @@ static void test_refresh_after_bad_signature(void **state)
     close_cache();
 }
 
+/*
+ * A set whose refetches all failed serves until JWKS_MAX_STALE_S, then no more: its known
+ * kid waits for a fetch like an unknown one, and is refused when that fetch fails.
+ */
 static void test_stale_set_expires(void **state)
 {
     const char *host = "visibility.amp.cisco.com";
@@ -775,6 +774,32 @@ static void test_stale_set_expires(void **state)
     close_cache();
 }
 
+/*
+ * With a refresh interval longer than JWKS_MAX_STALE_S, a set that expired unused is still
+ * fetched again at once for its known kid, not refused until the interval ends.
+ */
+static void test_expired_set_fetched_at_once(void **state)
+{
+    const char *host = "visibility.amp.cisco.com";
+    int64_t later;
+    jwks_key_t key;
+
+    (void)state;
+    server_doc("k1", NULL);
+    server_set(SERVE_DOC, 0);
+    open_cache(NULL, 86400, 5000);
+    find_after_fetch("k1");
+    later = util_monotonic_ms() + (int64_t)JWKS_MAX_STALE_S * 1000;
+    assert_int_equal(jwks_find(fx.jwks, host, strlen(host), "k1", 2, later, &key), JWKS_PENDING);
+    assert_true(notified(fx.efd, WAIT_MS));
+    assert_int_equal(server_requests(), 2);
+    assert_int_equal(jwks_find(fx.jwks, host, strlen(host), "k1", 2, util_monotonic_ms(), &key),
+                     JWKS_FOUND);
+    jwks_key_release(&key);
+    close_cache();
+}
+
+/* With a 2 s refresh the retry interval is 2 s, not JWKS_RETRY_S. */
 static void test_retry_interval(void **state)
 {
     jwks_key_t key;
@@ -1110,6 +1135,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_background_refetch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stale_set_expires, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refresh_after_bad_signature, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_expired_set_fetched_at_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_interval, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_default, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_during_fetch, setup, teardown),
