@@ -349,29 +349,45 @@ typedef struct fixture {
 
 static fixture_t fx;
 
-/* A cache with keys from the test server (or from `file`), subscribed to fx.efd. */
-static void open_cache(const char *file, int refresh_s, int timeout_ms)
+/* Sets one setting of fx.cfg (made by cfg_init), failing the test when it is refused. */
+static void fx_set(const char *name, const char *value)
 {
-    char err[CFG_ERR_LEN], v[64];
+    char err[CFG_ERR_LEN];
 
-    cfg_init(&fx.cfg);
-    if (file != NULL) {
-        assert_int_equal(cfg_set(&fx.cfg, "WSA_RELAY_JWKS_FILE", file, err, sizeof(err)), 0);
-    } else {
-        char url[128];
-        snprintf(url, sizeof(url), "http://" HOST ":%d/.well-known/jwks", srv.port);
-        assert_int_equal(cfg_set(&fx.cfg, "WSA_RELAY_JWKS_URL", url, err, sizeof(err)), 0);
-    }
-    snprintf(v, sizeof(v), "%d", refresh_s);
-    assert_int_equal(cfg_set(&fx.cfg, "WSA_RELAY_JWKS_REFRESH", v, err, sizeof(err)), 0);
-    snprintf(v, sizeof(v), "%d", timeout_ms);
-    assert_int_equal(cfg_set(&fx.cfg, "WSA_RELAY_JWKS_TIMEOUT_MS", v, err, sizeof(err)), 0);
+    if (cfg_set(&fx.cfg, name, value, err, sizeof(err)) != 0)
+        fail_msg("%s", err);
+}
+
+/* The cache of fx.cfg as it stands, subscribed to fx.efd. */
+static void start_cache(void)
+{
+    char err[CFG_ERR_LEN];
+
     fx.jwks = jwks_create(&fx.cfg, err, sizeof(err));
     if (fx.jwks == NULL)
         fail_msg("jwks_create: %s", err);
     fx.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     assert_true(fx.efd >= 0);
     assert_int_equal(jwks_subscribe(fx.jwks, fx.efd), 0);
+}
+
+/* A cache with keys from the test server (or from `file`), subscribed to fx.efd. */
+static void open_cache(const char *file, int refresh_s, int timeout_ms)
+{
+    char v[128];
+
+    cfg_init(&fx.cfg);
+    if (file != NULL) {
+        fx_set("WSA_RELAY_JWKS_FILE", file);
+    } else {
+        snprintf(v, sizeof(v), "http://" HOST ":%d/.well-known/jwks", srv.port);
+        fx_set("WSA_RELAY_JWKS_URL", v);
+    }
+    snprintf(v, sizeof(v), "%d", refresh_s);
+    fx_set("WSA_RELAY_JWKS_REFRESH", v);
+    snprintf(v, sizeof(v), "%d", timeout_ms);
+    fx_set("WSA_RELAY_JWKS_TIMEOUT_MS", v);
+    start_cache();
 }
 
 static void close_cache(void)
@@ -412,6 +428,20 @@ static void find_after_fetch(const char *kid)
 {
     assert_int_equal(find(kid, NULL), JWKS_PENDING);
     assert_true(notified(fx.efd, WAIT_MS));
+}
+
+/* Asks for k1 of `host`, which must wait for a fetch; returns the answer once it ended. */
+static jwks_status_t k1_after_fetch(const char *host)
+{
+    jwks_key_t key;
+    jwks_status_t st;
+
+    assert_int_equal(jwks_find(fx.jwks, host, strlen(host), "k1", 2, util_monotonic_ms(), &key),
+                     JWKS_PENDING);
+    assert_true(notified(fx.efd, WAIT_MS));
+    st = jwks_find(fx.jwks, host, strlen(host), "k1", 2, util_monotonic_ms(), &key);
+    jwks_key_release(&key);
+    return st;
 }
 
 /* ---- tests ---- */
@@ -895,33 +925,19 @@ static void test_subscribers(void **state)
 /* A host source (no override) is fetched over https only: a plain-HTTP server fails it. */
 static void test_host_https_only(void **state)
 {
-    char err[CFG_ERR_LEN], host[64];
-    jwks_key_t key;
-    cfg_t cfg;
-    int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    jwks_t *jwks;
+    char host[64];
 
     (void)state;
     server_doc("k1", NULL);
     server_set(SERVE_DOC, 0);
-    cfg_init(&cfg);
-    assert_int_equal(cfg_set(&cfg, "WSA_RELAY_JWKS_TIMEOUT_MS", "2000", err, sizeof(err)), 0);
-    jwks = jwks_create(&cfg, err, sizeof(err));
-    assert_non_null(jwks);
-    assert_int_equal(jwks_subscribe(jwks, efd), 0);
+    cfg_init(&fx.cfg);
+    fx_set("WSA_RELAY_JWKS_TIMEOUT_MS", "2000");
+    start_cache();
     snprintf(host, sizeof(host), HOST ":%d", srv.port);
-    assert_int_equal(jwks_find(jwks, host, strlen(host), "k1", 2, util_monotonic_ms(), &key),
-                     JWKS_PENDING);
-    assert_true(notified(efd, WAIT_MS));
-    assert_int_equal(jwks_find(jwks, host, strlen(host), "k1", 2, util_monotonic_ms(), &key),
-                     JWKS_FAILED);
-    assert_null(key.pkey);
+    assert_int_equal(k1_after_fetch(host), JWKS_FAILED);
     /* the TLS handshake is not an HTTP request */
     assert_int_equal(server_requests(), 0);
-    jwks_unsubscribe(jwks, efd);
-    jwks_destroy(jwks);
-    close(efd);
-    cfg_free(&cfg);
+    close_cache();
 }
 
 /* A set older than JWKS_MAX_AGE_S is fetched again while its keys go on serving. */
@@ -983,11 +999,7 @@ static void test_env_proxy_ignored(void **state)
 {
     static const char *const vars[] = {"http_proxy", "https_proxy", "HTTPS_PROXY", "ALL_PROXY",
                                        "all_proxy"};
-    char err[CFG_ERR_LEN], proxy[64], url[128];
-    jwks_key_t key;
-    cfg_t cfg;
-    int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    jwks_t *jwks;
+    char proxy[64], url[128];
 
     (void)state;
     server_doc("k1", NULL);
@@ -997,20 +1009,13 @@ static void test_env_proxy_ignored(void **state)
         setenv(vars[i], proxy, 1);
     unsetenv("no_proxy");
     unsetenv("NO_PROXY");
-    cfg_init(&cfg);
+    cfg_init(&fx.cfg);
     snprintf(url, sizeof(url), "http://" HOST ":%d/.well-known/jwks", closed_port());
-    assert_int_equal(cfg_set(&cfg, "WSA_RELAY_JWKS_URL", url, err, sizeof(err)), 0);
-    jwks = jwks_create(&cfg, err, sizeof(err));
-    assert_non_null(jwks);
-    assert_int_equal(jwks_subscribe(jwks, efd), 0);
-    assert_int_equal(jwks_find(jwks, "h", 1, "k1", 2, util_monotonic_ms(), &key), JWKS_PENDING);
-    assert_true(notified(efd, WAIT_MS));
-    assert_int_equal(jwks_find(jwks, "h", 1, "k1", 2, util_monotonic_ms(), &key), JWKS_FAILED);
+    fx_set("WSA_RELAY_JWKS_URL", url);
+    start_cache();
+    assert_int_equal(k1_after_fetch("h"), JWKS_FAILED);
     assert_int_equal(server_requests(), 0);
-    jwks_unsubscribe(jwks, efd);
-    jwks_destroy(jwks);
-    close(efd);
-    cfg_free(&cfg);
+    close_cache();
     for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
         unsetenv(vars[i]);
     setenv("no_proxy", "*", 1);
@@ -1023,33 +1028,21 @@ static void test_env_proxy_ignored(void **state)
  */
 static void test_configured_proxy_used(void **state)
 {
-    char err[CFG_ERR_LEN], proxy[64], url[128];
-    jwks_key_t key;
-    cfg_t cfg;
-    int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    jwks_t *jwks;
+    char proxy[64], url[128];
 
     (void)state;
     server_doc("k1", NULL);
     server_set(SERVE_DOC, 0);
     assert_string_equal(getenv("no_proxy"), "*");
-    cfg_init(&cfg);
+    cfg_init(&fx.cfg);
     snprintf(proxy, sizeof(proxy), "http://" HOST ":%d", srv.port);
     snprintf(url, sizeof(url), "http://" HOST ":%d/.well-known/jwks", closed_port());
-    assert_int_equal(cfg_set(&cfg, "WSA_RELAY_JWKS_PROXY", proxy, err, sizeof(err)), 0);
-    assert_int_equal(cfg_set(&cfg, "WSA_RELAY_JWKS_URL", url, err, sizeof(err)), 0);
-    jwks = jwks_create(&cfg, err, sizeof(err));
-    assert_non_null(jwks);
-    assert_int_equal(jwks_subscribe(jwks, efd), 0);
-    assert_int_equal(jwks_find(jwks, "h", 1, "k1", 2, util_monotonic_ms(), &key), JWKS_PENDING);
-    assert_true(notified(efd, WAIT_MS));
-    assert_int_equal(jwks_find(jwks, "h", 1, "k1", 2, util_monotonic_ms(), &key), JWKS_FOUND);
-    jwks_key_release(&key);
+    fx_set("WSA_RELAY_JWKS_PROXY", proxy);
+    fx_set("WSA_RELAY_JWKS_URL", url);
+    start_cache();
+    assert_int_equal(k1_after_fetch("h"), JWKS_FOUND);
     assert_int_equal(server_requests(), 1);
-    jwks_unsubscribe(jwks, efd);
-    jwks_destroy(jwks);
-    close(efd);
-    cfg_free(&cfg);
+    close_cache();
 }
 
 /*
@@ -1058,32 +1051,24 @@ static void test_configured_proxy_used(void **state)
  */
 static void test_url_credentials_not_logged(void **state)
 {
-    char err[CFG_ERR_LEN], url[160], want[160], logged[4096] = "";
+    char url[160], want[160], logged[4096] = "";
     char path[] = "/tmp/test_jwks_cache_log_XXXXXX";
-    int log_fd = mkstemp(path), saved = dup(2), efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    jwks_key_t key;
-    jwks_t *jwks;
+    int log_fd = mkstemp(path), saved = dup(2);
     ssize_t n;
-    cfg_t cfg;
 
     (void)state;
-    assert_true(log_fd >= 0 && saved >= 0 && efd >= 0);
+    assert_true(log_fd >= 0 && saved >= 0);
     server_doc("k1", NULL);
     server_set(SERVE_DOC, 0);
-    cfg_init(&cfg);
+    cfg_init(&fx.cfg);
     snprintf(url, sizeof(url), "http://reader:s3cret@" HOST ":%d/.well-known/jwks?token=abc123",
              srv.port);
-    assert_int_equal(cfg_set(&cfg, "WSA_RELAY_JWKS_URL", url, err, sizeof(err)), 0);
-    jwks = jwks_create(&cfg, err, sizeof(err));
-    assert_non_null(jwks);
-    assert_int_equal(jwks_subscribe(jwks, efd), 0);
+    fx_set("WSA_RELAY_JWKS_URL", url);
+    start_cache();
     /* the log goes to stderr: catch it in a file for the fetch */
     assert_int_equal(dup2(log_fd, 2), 2);
-    assert_int_equal(jwks_find(jwks, "h", 1, "k1", 2, util_monotonic_ms(), &key), JWKS_PENDING);
-    assert_true(notified(efd, WAIT_MS));
+    assert_int_equal(k1_after_fetch("h"), JWKS_FOUND);
     assert_int_equal(dup2(saved, 2), 2);
-    assert_int_equal(jwks_find(jwks, "h", 1, "k1", 2, util_monotonic_ms(), &key), JWKS_FOUND);
-    jwks_key_release(&key);
     n = pread(log_fd, logged, sizeof(logged) - 1, 0);
     assert_true(n > 0);
     logged[n] = '\0';
@@ -1093,10 +1078,7 @@ static void test_url_credentials_not_logged(void **state)
     assert_null(strstr(logged, "s3cret"));
     assert_null(strstr(logged, "reader"));
     assert_null(strstr(logged, "abc123"));
-    jwks_unsubscribe(jwks, efd);
-    jwks_destroy(jwks);
-    cfg_free(&cfg);
-    close(efd);
+    close_cache();
     close(saved);
     close(log_fd);
     unlink(path);
