@@ -430,6 +430,15 @@ static void find_after_fetch(const char *kid)
     assert_true(notified(fx.efd, WAIT_MS));
 }
 
+/* A cache of the test server's k1, with `refresh_s`, after its first fetch brought k1. */
+static void open_fetched_cache(int refresh_s)
+{
+    server_doc("k1", NULL);
+    server_set(SERVE_DOC, 0);
+    open_cache(NULL, refresh_s, 5000);
+    find_after_fetch("k1");
+}
+
 /* Asks for k1 of `host`, which must wait for a fetch; returns the answer once it ended. */
 static jwks_status_t k1_after_fetch(const char *host)
 {
@@ -650,10 +659,7 @@ static void test_refresh(void **state)
     jwks_key_t key;
 
     (void)state;
-    server_doc("k1", NULL);
-    server_set(SERVE_DOC, 0);
-    open_cache(NULL, 1, 5000);
-    find_after_fetch("k1");
+    open_fetched_cache(1);
     assert_int_equal(find("k2", NULL), JWKS_NO_KID);
     assert_int_equal(server_requests(), 1);
     /* the source rotated: k2 comes in, k1 goes */
@@ -734,10 +740,7 @@ static void test_refresh_after_bad_signature(void **state)
     const char *host = "visibility.amp.cisco.com";
 
     (void)state;
-    server_doc("k1", NULL);
-    server_set(SERVE_DOC, 0);
-    open_cache(NULL, 2, 5000);
-    find_after_fetch("k1");
+    open_fetched_cache(2);
     /* right after a fetch: none is due */
     assert_int_equal(jwks_refresh(fx.jwks, host, strlen(host), util_monotonic_ms()), 0);
     assert_int_equal(server_requests(), 1);
@@ -767,10 +770,7 @@ static void test_stale_set_expires(void **state)
     jwks_key_t key;
 
     (void)state;
-    server_doc("k1", NULL);
-    server_set(SERVE_DOC, 0);
-    open_cache(NULL, 60, 5000);
-    find_after_fetch("k1");
+    open_fetched_cache(60);
     server_set(SERVE_404, 0);
     /* past the age: served, and the background refetch fails */
     later = util_monotonic_ms() + (int64_t)JWKS_MAX_AGE_S * 1000;
@@ -815,10 +815,7 @@ static void test_expired_set_fetched_at_once(void **state)
     jwks_key_t key;
 
     (void)state;
-    server_doc("k1", NULL);
-    server_set(SERVE_DOC, 0);
-    open_cache(NULL, 86400, 5000);
-    find_after_fetch("k1");
+    open_fetched_cache(86400);
     later = util_monotonic_ms() + (int64_t)JWKS_MAX_STALE_S * 1000;
     assert_int_equal(jwks_find(fx.jwks, host, strlen(host), "k1", 2, later, &key), JWKS_PENDING);
     assert_true(notified(fx.efd, WAIT_MS));
@@ -948,10 +945,7 @@ static void test_background_refetch(void **state)
     jwks_key_t key;
 
     (void)state;
-    server_doc("k1", NULL);
-    server_set(SERVE_DOC, 0);
-    open_cache(NULL, 60, 5000);
-    find_after_fetch("k1");
+    open_fetched_cache(60);
     server_set(SERVE_DOC, 1);
     /* an hour less a second: still fresh */
     later = util_monotonic_ms() + 3599 * 1000;
